@@ -1,0 +1,113 @@
+//! The command line: `lookout run | check | sim`. Each subcommand is a function returning an
+//! exit code, so `main.rs` stays a dispatcher.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing::error;
+
+use crate::config::{self, Config, ConfigError};
+
+/// Exit code for invalid configuration (clap uses 2 for usage errors too).
+pub const EXIT_CONFIG: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lookout",
+    version,
+    about = "Kubernetes ChatOps: one incident per real problem, fixed through approved actions"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bot: watch the cluster, post incidents, serve /healthz /readyz /metrics.
+    Run,
+    /// Validate the configuration and print the effective result, secrets masked.
+    Check,
+    /// Run the simulated kubelet and scheduler against the configured cluster (tests, demo).
+    #[cfg(feature = "sim")]
+    Sim(crate::sim::cli::SimArgs),
+}
+
+/// Loads the config or explains why it cannot, on stderr.
+fn load_config() -> Result<Config, ConfigError> {
+    config::load().inspect_err(|e| eprintln!("lookout: {e}"))
+}
+
+pub async fn dispatch(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run => run().await,
+        Command::Check => check(),
+        #[cfg(feature = "sim")]
+        Command::Sim(args) => crate::sim::cli::run(args).await,
+    }
+}
+
+async fn run() -> ExitCode {
+    let Ok(config) = load_config() else {
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    crate::telemetry::init(&config.log);
+    match crate::app::run(config, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(crate::Error::Config(e)) => {
+            eprintln!("lookout: {e}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+        Err(
+            e @ (crate::Error::Kube(_) | crate::Error::Store(crate::store::StoreError::Config(_))),
+        ) => {
+            error!(error = %e, "cannot start");
+            eprintln!("lookout: {e}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+        Err(e) => {
+            error!(error = %e, "stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check() -> ExitCode {
+    let Ok(config) = load_config() else {
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    match serde_yaml_ng::to_string(&config) {
+        Ok(yaml) => {
+            println!("# effective configuration (secrets masked)\n{yaml}");
+            eprintln!("lookout: configuration is valid");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("lookout: cannot print the configuration: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on SIGTERM or ctrl-c.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            // Without a SIGTERM handler, ctrl-c still works.
+            Err(_) => futures::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = futures::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,114 @@
+//! Environment variables: the secrets and the basics. This table is the single source of truth:
+//! loading applies it, and a test checks that `.env.example` lists exactly these variables with
+//! these defaults.
+
+use std::path::PathBuf;
+
+use super::model::{Config, LogFormat, StoreBackend};
+use super::secret::SecretUrl;
+
+/// One environment variable and how it changes the config.
+pub struct EnvVar {
+    pub name: &'static str,
+    /// The default as written in `.env.example` (empty: unset).
+    pub default: &'static str,
+    /// What it sets, in one line.
+    pub doc: &'static str,
+    /// Applies a value; the error says why the value is wrong.
+    pub apply: fn(&mut Config, &str) -> Result<(), String>,
+}
+
+/// Every variable Lookout reads, in the order `.env.example` lists them.
+pub static ENV_VARS: &[EnvVar] = &[
+    EnvVar {
+        name: "LOOKOUT_CONFIG",
+        default: "",
+        doc: "Path of the optional YAML config file.",
+        apply: |_, _| Ok(()), // read before the file is loaded; see load.rs
+    },
+    EnvVar {
+        name: "LOOKOUT_CLUSTER",
+        default: "local",
+        doc: "Cluster name (cluster): names incidents and prefixes Redis keys.",
+        apply: |c, v| {
+            c.cluster = v.to_string();
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_STORE",
+        default: "redis",
+        doc: "State store (store.backend): redis or memory.",
+        apply: |c, v| {
+            c.store.backend = match v {
+                "redis" => StoreBackend::Redis,
+                "memory" => StoreBackend::Memory,
+                _ => return Err(format!("expected `redis` or `memory`, got `{v}`")),
+            };
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_REDIS_URL",
+        default: "redis://127.0.0.1:6379/0",
+        doc: "Redis URL (redis.url); rediss:// for TLS, credentials allowed.",
+        apply: |c, v| {
+            c.redis.url = SecretUrl::new(v);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_REDIS_TLS_CA_FILE",
+        default: "",
+        doc: "PEM CA for rediss:// with a private CA (redis.tls_ca_file).",
+        apply: |c, v| {
+            c.redis.tls_ca_file = Some(PathBuf::from(v));
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_HTTP_LISTEN",
+        default: "0.0.0.0:8080",
+        doc: "HTTP listen address (http.listen).",
+        apply: |c, v| {
+            c.http.listen = v
+                .parse()
+                .map_err(|e| format!("expected host:port, got `{v}` ({e})"))?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_LOG",
+        default: "info",
+        doc: "Log filter (log.filter), RUST_LOG syntax; RUST_LOG is used when this is unset.",
+        apply: |c, v| {
+            c.log.filter = v.to_string();
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_LOG_FORMAT",
+        default: "pretty",
+        doc: "Log format (log.format): pretty or json.",
+        apply: |c, v| {
+            c.log.format = match v {
+                "pretty" => LogFormat::Pretty,
+                "json" => LogFormat::Json,
+                _ => return Err(format!("expected `pretty` or `json`, got `{v}`")),
+            };
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "KUBECONFIG",
+        default: "",
+        doc: "Kubeconfig path (kubernetes.kubeconfig); unset: ~/.kube/config or in-cluster.",
+        apply: |c, v| {
+            // The file's explicit setting wins over the ambient KUBECONFIG of a shell.
+            if c.kubernetes.kubeconfig.is_none() {
+                c.kubernetes.kubeconfig = Some(PathBuf::from(v));
+            }
+            Ok(())
+        },
+    },
+];

@@ -1,0 +1,197 @@
+//! The configuration model. Every field has a doc comment and an explicit default; the YAML
+//! file uses the same names (snake_case) and rejects keys it does not know.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::secret::SecretUrl;
+
+/// Everything Lookout can be told. Sections are filled in as features arrive.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Name of the cluster this bot watches. It names incidents (`<cluster>/INC-12`), prefixes
+    /// every Redis key, and is carried in every chat action id so a bot refuses another
+    /// cluster's buttons. Lowercase letters, digits and `-`, at most 40 characters.
+    pub cluster: String,
+    /// Where state lives and how long it is kept.
+    pub store: StoreConfig,
+    /// Redis connection (used when `store.backend` is `redis`).
+    pub redis: RedisConfig,
+    /// How to reach the Kubernetes API server.
+    pub kubernetes: KubernetesConfig,
+    /// The HTTP server: health, metrics and webhooks.
+    pub http: HttpConfig,
+    /// Log output.
+    pub log: LogConfig,
+    /// Dependency health checks behind `/readyz`.
+    pub health: HealthConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            cluster: "local".into(),
+            store: StoreConfig::default(),
+            redis: RedisConfig::default(),
+            kubernetes: KubernetesConfig::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+            health: HealthConfig::default(),
+        }
+    }
+}
+
+/// Which state store implementation to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreBackend {
+    /// Redis: shared by every replica, survives restarts. The production choice.
+    Redis,
+    /// Process memory: for local runs and the demo; lost on exit.
+    Memory,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `redis` (default) or `memory`.
+    pub backend: StoreBackend,
+    /// How long incident records, timelines, approvals and postmortems are kept.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// The audit stream keeps about this many most recent entries.
+    pub audit_max_len: u64,
+    /// A conversation with the bot is forgotten this long after its last turn.
+    #[serde(with = "humantime_serde")]
+    pub conversation_ttl: Duration,
+    /// At most this many turns of a conversation are kept; older ones are dropped.
+    pub conversation_max_turns: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            backend: StoreBackend::Redis,
+            retention: Duration::from_secs(90 * 24 * 3600),
+            audit_max_len: 100_000,
+            conversation_ttl: Duration::from_secs(24 * 3600),
+            conversation_max_turns: 40,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `redis://[user][:password@]host:port/db`, or `rediss://` for TLS. The password may be
+    /// given here or in `LOOKOUT_REDIS_URL`; it is never printed.
+    pub url: SecretUrl,
+    /// PEM file of the CA that signed the server's certificate (`rediss://` with a private
+    /// CA). Unset: the system's web PKI roots.
+    pub tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS (requires `tls_client_key_file`).
+    pub tls_client_cert_file: Option<PathBuf>,
+    /// PEM private key for mutual TLS (requires `tls_client_cert_file`).
+    pub tls_client_key_file: Option<PathBuf>,
+    /// Time allowed to establish a connection.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Time allowed for one command's reply; a slower Redis counts as unavailable.
+    #[serde(with = "humantime_serde")]
+    pub response_timeout: Duration,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: SecretUrl::new("redis://127.0.0.1:6379/0"),
+            tls_ca_file: None,
+            tls_client_cert_file: None,
+            tls_client_key_file: None,
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KubernetesConfig {
+    /// Path of a kubeconfig file. Unset: `KUBECONFIG`, then `~/.kube/config`, then the
+    /// in-cluster service account.
+    pub kubeconfig: Option<PathBuf>,
+    /// Context to use from the kubeconfig. Unset: its current context.
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address the HTTP server listens on (`/healthz`, `/readyz`, `/metrics`, webhooks).
+    pub listen: SocketAddr,
+    /// On SIGTERM/ctrl-c, in-flight work gets this long to finish before the process exits.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable, coloured when the output is a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A `RUST_LOG`-style filter, e.g. `info` or `lookout=debug,kube=warn`.
+    pub filter: String,
+    /// `pretty` (default) or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+            format: LogFormat::Pretty,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// How often Redis and the API server are checked while they are reachable.
+    #[serde(with = "humantime_serde")]
+    pub check_interval: Duration,
+    /// While a dependency is down, checks back off up to this interval, and its failure is
+    /// logged at most once per interval.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            check_interval: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(60),
+        }
+    }
+}

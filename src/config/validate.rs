@@ -1,0 +1,105 @@
+//! Checks that serde cannot express: value ranges, formats, fields that only make sense
+//! together. Every problem is reported with its field, all at once.
+
+use super::load::{ConfigError, FieldError};
+use super::model::{Config, StoreBackend};
+
+pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
+    let mut errors = Vec::new();
+    let mut err = |field: &str, reason: String| {
+        errors.push(FieldError {
+            field: field.to_string(),
+            reason,
+        })
+    };
+
+    if !is_cluster_name(&config.cluster) {
+        err(
+            "cluster",
+            format!(
+                "`{}` is not a valid cluster name: use 1-40 lowercase letters, digits or `-`, \
+                 starting and ending with a letter or digit",
+                config.cluster
+            ),
+        );
+    }
+
+    if config.store.backend == StoreBackend::Redis {
+        match url::Url::parse(config.redis.url.expose()) {
+            Ok(u) if matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix") => {}
+            Ok(u) => err(
+                "redis.url",
+                format!("scheme `{}` is not redis:// or rediss://", u.scheme()),
+            ),
+            Err(e) => err("redis.url", format!("not a URL ({e})")),
+        }
+        let tls = &config.redis;
+        if tls.tls_client_cert_file.is_some() != tls.tls_client_key_file.is_some() {
+            err(
+                "redis.tls_client_cert_file",
+                "mutual TLS needs both tls_client_cert_file and tls_client_key_file".into(),
+            );
+        }
+        for (field, path) in [
+            ("redis.tls_ca_file", &tls.tls_ca_file),
+            ("redis.tls_client_cert_file", &tls.tls_client_cert_file),
+            ("redis.tls_client_key_file", &tls.tls_client_key_file),
+        ] {
+            if let Some(p) = path
+                && !p.is_file()
+            {
+                err(field, format!("file `{}` does not exist", p.display()));
+            }
+        }
+    }
+
+    for (field, d) in [
+        ("store.retention", config.store.retention),
+        ("store.conversation_ttl", config.store.conversation_ttl),
+        ("redis.connect_timeout", config.redis.connect_timeout),
+        ("redis.response_timeout", config.redis.response_timeout),
+        ("health.check_interval", config.health.check_interval),
+        ("health.max_backoff", config.health.max_backoff),
+    ] {
+        if d.is_zero() {
+            err(field, "must be longer than zero".into());
+        }
+    }
+    if config.store.audit_max_len == 0 {
+        err("store.audit_max_len", "must be at least 1".into());
+    }
+    if config.store.conversation_max_turns == 0 {
+        err("store.conversation_max_turns", "must be at least 1".into());
+    }
+    if config.health.max_backoff < config.health.check_interval {
+        err(
+            "health.max_backoff",
+            "must not be shorter than health.check_interval".into(),
+        );
+    }
+    if let Err(e) = config.log.filter.parse::<tracing_subscriber::EnvFilter>() {
+        err("log.filter", format!("not a valid filter: {e}"));
+    }
+    if let Some(p) = &config.kubernetes.kubeconfig
+        && !p.is_file()
+    {
+        err(
+            "kubernetes.kubeconfig",
+            format!("file `{}` does not exist", p.display()),
+        );
+    }
+
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError { errors })
+    }
+}
+
+fn is_cluster_name(s: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    (1..=40).contains(&s.len())
+        && s.chars().all(ok_char)
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}

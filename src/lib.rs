@@ -1,0 +1,47 @@
+//! Lookout: a Kubernetes ChatOps bot.
+//!
+//! The pipeline runs from the cluster to the chat and back: watchers (`cluster`) feed pure
+//! detection (`detect`), whose signals are deduplicated and correlated into incidents
+//! (`correlate`, `incident`); incidents are posted to chat (`chat`), diagnosed and remediated by
+//! the agent (`agent`, `actions`, `runbook`) through human approvals (`approval`). All state that
+//! must survive a restart or be shared between processes lives behind the [`store::StateStore`]
+//! trait (Redis in production, memory for local runs). Time is read through [`clock::Clock`] so
+//! tests control it. [`app`] wires the parts; `main.rs` only parses the command line.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod kube_client;
+pub mod metrics;
+#[cfg(feature = "sim")]
+pub mod sim;
+pub mod store;
+pub mod telemetry;
+
+/// Errors that cross module boundaries. Each module has its own error type; this one wraps them
+/// for the binary's entry points.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("kubernetes client: {0}")]
+    Kube(#[from] kube_client::KubeClientError),
+    #[error("http server: {0}")]
+    Http(#[source] std::io::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Installs the process-wide rustls crypto provider (ring). Several of our HTTP stacks use
+/// rustls; with more than one provider linked, rustls cannot pick one by itself and panics on the
+/// first TLS connection. Call this first in `main` and in every test binary; calling it again is
+/// harmless.
+pub fn install_crypto_provider() {
+    // Err only means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,7 @@
+//! Integration tests against real services: the test cluster (kube-apiserver + controller-manager
+//! + etcd) and redis-server started by `scripts/test-env up`. One test binary keeps CI fast: the
+//! crate links once. Tests that need a service fail loudly when it is missing.
+
+mod support;
+
+mod store;
