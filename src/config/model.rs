@@ -63,7 +63,7 @@ pub struct StoreConfig {
     /// How long incident records, timelines, approvals and postmortems are kept.
     #[serde(with = "humantime_serde")]
     pub retention: Duration,
-    /// The audit stream keeps about this many most recent entries.
+    /// The audit stream keeps this many most recent entries.
     pub audit_max_len: u64,
     /// A conversation with the bot is forgotten this long after its last turn.
     #[serde(with = "humantime_serde")]

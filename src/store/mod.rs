@@ -170,7 +170,7 @@ pub trait StateStore: Send + Sync + 'static {
 
     // ---- audit ----
 
-    /// Appends to the audit stream (capped at about the configured length).
+    /// Appends to the audit stream, dropping the oldest entries beyond the configured length.
     async fn audit(&self, json: &str) -> StoreResult<String>;
     /// The most recent `count` audit entries, oldest first.
     async fn audit_tail(&self, count: usize) -> StoreResult<Vec<AuditEntry>>;
@@ -185,7 +185,7 @@ pub struct Retention {
     pub conversation_ttl: Duration,
     /// Turns kept per conversation.
     pub conversation_max_turns: u32,
-    /// Approximate cap of the audit stream.
+    /// Cap of the audit stream (entries).
     pub audit_max_len: u64,
 }
 

@@ -467,8 +467,8 @@ impl StateStore for RedisStore {
         let k = self.key(&["audit"]);
         ::redis::cmd("XADD")
             .arg(&k)
+            // Exact trimming: the audit stream is low-volume, and "capped at N" should mean N.
             .arg("MAXLEN")
-            .arg("~")
             .arg(self.retention.audit_max_len)
             .arg("*")
             .arg("entry")
