@@ -61,12 +61,12 @@ pub struct StoreConfig {
     /// `redis` (default) or `memory`.
     pub backend: StoreBackend,
     /// How long incident records, timelines, approvals and postmortems are kept.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "super::duration")]
     pub retention: Duration,
     /// The audit stream keeps this many most recent entries.
     pub audit_max_len: u64,
     /// A conversation with the bot is forgotten this long after its last turn.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "super::duration")]
     pub conversation_ttl: Duration,
     /// At most this many turns of a conversation are kept; older ones are dropped.
     pub conversation_max_turns: u32,
@@ -98,10 +98,10 @@ pub struct RedisConfig {
     /// PEM private key for mutual TLS (requires `tls_client_cert_file`).
     pub tls_client_key_file: Option<PathBuf>,
     /// Time allowed to establish a connection.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "super::duration")]
     pub connect_timeout: Duration,
     /// Time allowed for one command's reply; a slower Redis counts as unavailable.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "super::duration")]
     pub response_timeout: Duration,
 }
 
@@ -134,7 +134,7 @@ pub struct HttpConfig {
     /// Address the HTTP server listens on (`/healthz`, `/readyz`, `/metrics`, webhooks).
     pub listen: SocketAddr,
     /// On SIGTERM/ctrl-c, in-flight work gets this long to finish before the process exits.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "super::duration")]
     pub shutdown_grace: Duration,
 }
 
@@ -179,11 +179,11 @@ impl Default for LogConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct HealthConfig {
     /// How often Redis and the API server are checked while they are reachable.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "super::duration")]
     pub check_interval: Duration,
     /// While a dependency is down, checks back off up to this interval, and its failure is
     /// logged at most once per interval.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "super::duration")]
     pub max_backoff: Duration,
 }
 

@@ -28,7 +28,7 @@ fn defaults_are_valid() {
 #[test]
 fn unknown_key_names_its_parent_and_the_key() {
     let (field, reason) = first_error(from_yaml("redis:\n  urll: redis://x\n").unwrap_err());
-    assert_eq!(field, "redis");
+    assert_eq!(field, "redis.urll");
     assert!(reason.contains("unknown field `urll`"), "{reason}");
     assert!(reason.contains("expected one of"), "{reason}");
 }

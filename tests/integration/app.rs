@@ -53,7 +53,11 @@ fn invalid_config_exits_2_naming_the_field() {
 #[test]
 fn check_prints_the_effective_config_with_secrets_masked() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "ok.yaml", "cluster: prod-eu-1\nlog:\n  format: json\n");
+    let file = write(
+        dir.path(),
+        "ok.yaml",
+        "cluster: prod-eu-1\nlog:\n  format: json\n",
+    );
     let out = lookout(
         &["check"],
         &[
@@ -78,8 +82,10 @@ fn missing_kubeconfig_is_a_startup_error() {
 
 /// A config for an in-process bot: fast health checks, the given Redis and kubeconfig.
 fn test_config(redis_url: &str, kubeconfig: &Path) -> Config {
-    let mut c = Config::default();
-    c.cluster = crate::support::unique("app");
+    let mut c = Config {
+        cluster: crate::support::unique("app"),
+        ..Config::default()
+    };
     c.redis.url = config::SecretUrl::new(redis_url);
     c.kubernetes.kubeconfig = Some(kubeconfig.to_path_buf());
     c.http.listen = "127.0.0.1:0".parse().unwrap();
@@ -130,8 +136,14 @@ async fn redis_outage_makes_the_bot_unready_then_it_recovers() {
     assert!(store.claim("x", Duration::from_secs(1)).await.is_err());
     assert_eq!(get(&format!("{base}/healthz")).await.0, 200, "still alive");
     let (_, metrics) = get(&format!("{base}/metrics")).await;
-    assert!(metrics.contains("lookout_redis_errors_total{operation=\"ping\"}"), "{metrics}");
-    assert!(metrics.contains("lookout_dependency_up{dependency=\"store\"} 0"), "{metrics}");
+    assert!(
+        metrics.contains("lookout_redis_errors_total{operation=\"ping\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lookout_dependency_up{dependency=\"store\"} 0"),
+        "{metrics}"
+    );
 
     redis.restart().await;
     eventually(Duration::from_secs(10), "ready again", || async {
@@ -140,7 +152,10 @@ async fn redis_outage_makes_the_bot_unready_then_it_recovers() {
     .await;
     assert!(store.claim("x", Duration::from_secs(1)).await.unwrap());
     let (_, metrics) = get(&format!("{base}/metrics")).await;
-    assert!(metrics.contains("lookout_dependency_up{dependency=\"store\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("lookout_dependency_up{dependency=\"store\"} 1"),
+        "{metrics}"
+    );
 
     stop_tx.send(()).unwrap();
     running.await.unwrap().unwrap();
@@ -169,7 +184,10 @@ async fn api_server_down_at_start_then_reachable() {
     let kubeconfig = write(
         dir.path(),
         "kubeconfig",
-        &real.replace(&format!("127.0.0.1:{api_port}"), &format!("127.0.0.1:{port}")),
+        &real.replace(
+            &format!("127.0.0.1:{api_port}"),
+            &format!("127.0.0.1:{port}"),
+        ),
     );
     let redis = OwnRedis::start(&[]).await;
     let app = App::build(test_config(&redis.url(), Path::new(&kubeconfig)))
@@ -181,18 +199,24 @@ async fn api_server_down_at_start_then_reachable() {
         let _ = stop_rx.await;
     }));
 
-    let body = eventually(Duration::from_secs(10), "kubernetes check fails", || async {
-        let (status, body) = readyz(&base).await;
-        (status == 503 && body["checks"]["kubernetes"]["ok"] == false).then_some(body)
-    })
+    let body = eventually(
+        Duration::from_secs(10),
+        "kubernetes check fails",
+        || async {
+            let (status, body) = readyz(&base).await;
+            (status == 503 && body["checks"]["kubernetes"]["ok"] == false).then_some(body)
+        },
+    )
     .await;
     assert!(body["checks"]["kubernetes"]["error"].is_string(), "{body}");
 
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let proxy = tokio::spawn(forward(listener, format!("127.0.0.1:{api_port}")));
-    eventually(Duration::from_secs(10), "ready once the API server answers", || async {
-        (readyz(&base).await.0 == 200).then_some(())
-    })
+    eventually(
+        Duration::from_secs(10),
+        "ready once the API server answers",
+        || async { (readyz(&base).await.0 == 200).then_some(()) },
+    )
     .await;
 
     proxy.abort();
@@ -221,13 +245,22 @@ async fn sigterm_shuts_down_gracefully() {
     assert_eq!(get(&format!("http://{listen}/healthz")).await.0, 200);
 
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let started = std::time::Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "did not stop on SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "did not stop on SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(status.code(), Some(0));

@@ -1,8 +1,9 @@
-//! Integration tests against real services: the test cluster (kube-apiserver + controller-manager
-//! + etcd) and redis-server started by `scripts/test-env up`. One test binary keeps CI fast: the
+//! Integration tests against real services: the test cluster (kube-apiserver,
+//! kube-controller-manager and etcd) and redis-server started by `scripts/test-env up`. One test binary keeps CI fast: the
 //! crate links once. Tests that need a service fail loudly when it is missing.
 
 mod support;
 
 mod app;
 mod store;
+mod test_env;

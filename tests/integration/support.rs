@@ -63,10 +63,6 @@ impl TestEnv {
     pub fn redis_server(&self) -> &str {
         self.get("LOOKOUT_TEST_REDIS_SERVER")
     }
-
-    pub fn state_dir(&self) -> PathBuf {
-        PathBuf::from(self.get("LOOKOUT_TEST_STATE_DIR"))
-    }
 }
 
 async fn client_from(path: PathBuf) -> kube::Client {
