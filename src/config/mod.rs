@@ -2,7 +2,7 @@
 //! variables for secrets and basics. Unknown keys and invalid values fail at start with the
 //! field named; `lookout check` prints the effective result with secrets masked.
 
-mod duration;
+pub(crate) mod duration;
 mod env;
 mod load;
 mod model;
