@@ -20,7 +20,7 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct State {
-    claims: HashMap<String, DateTime<Utc>>,
+    claims: HashMap<String, Expiring<String>>,
     records: HashMap<(String, String), Expiring<String>>,
     counters: HashMap<String, Expiring<i64>>,
     timelines: HashMap<String, Expiring<Vec<String>>>,
@@ -79,22 +79,32 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
-    async fn claim(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+    async fn claim_as(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> StoreResult<Option<String>> {
         let now = self.clock.now();
-        let until = self.deadline(ttl);
+        let until = Some(self.deadline(ttl));
         let mut s = self.lock();
-        match s.claims.get(key) {
-            Some(u) if *u > now => Ok(false),
-            _ => {
-                s.claims.insert(key.to_string(), until);
-                Ok(true)
-            }
+        if let Some(held) = live(&mut s.claims, &key.to_string(), now) {
+            return Ok(Some(held.value.clone()));
         }
+        s.claims.insert(
+            key.to_string(),
+            Expiring {
+                value: holder.to_string(),
+                until,
+            },
+        );
+        Ok(None)
     }
 
-    async fn is_claimed(&self, key: &str) -> StoreResult<bool> {
+    async fn claim_holder(&self, key: &str) -> StoreResult<Option<String>> {
         let now = self.clock.now();
-        Ok(self.lock().claims.get(key).is_some_and(|u| *u > now))
+        let mut s = self.lock();
+        Ok(live(&mut s.claims, &key.to_string(), now).map(|e| e.value.clone()))
     }
 
     async fn release(&self, key: &str) -> StoreResult<()> {

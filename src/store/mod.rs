@@ -110,10 +110,20 @@ pub trait StateStore: Send + Sync + 'static {
 
     // ---- claims: "exactly one of us does this" and dedup keys ----
 
+    /// Claims `key` for `ttl`, recording `holder` (e.g. the incident a dedup key belongs to).
+    /// `None` if this call claimed it; otherwise the current holder, unchanged.
+    async fn claim_as(&self, key: &str, holder: &str, ttl: Duration)
+    -> StoreResult<Option<String>>;
     /// Claims `key` for `ttl`. True if this call claimed it, false if it was already claimed.
-    async fn claim(&self, key: &str, ttl: Duration) -> StoreResult<bool>;
+    async fn claim(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+        Ok(self.claim_as(key, "1", ttl).await?.is_none())
+    }
+    /// The holder of a live claim.
+    async fn claim_holder(&self, key: &str) -> StoreResult<Option<String>>;
     /// Whether `key` is currently claimed.
-    async fn is_claimed(&self, key: &str) -> StoreResult<bool>;
+    async fn is_claimed(&self, key: &str) -> StoreResult<bool> {
+        Ok(self.claim_holder(key).await?.is_some())
+    }
     /// Releases a claim (no-op if not claimed), so the next `claim` succeeds at once.
     async fn release(&self, key: &str) -> StoreResult<()>;
 

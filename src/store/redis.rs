@@ -182,27 +182,41 @@ impl StateStore for RedisStore {
             .map_err(|e| self.fail("ping", "PING", e))
     }
 
-    async fn claim(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+    async fn claim_as(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> StoreResult<Option<String>> {
         let k = self.key(&["claim", key]);
-        let set: Option<String> = ::redis::cmd("SET")
+        let (set, current): (Option<String>, Option<String>) = ::redis::pipe()
+            .atomic()
+            .cmd("SET")
             .arg(&k)
-            .arg(1)
+            .arg(holder)
             .arg("NX")
             .arg("PX")
             .arg(Self::ms(ttl))
+            .cmd("GET")
+            .arg(&k)
             .query_async(&mut self.conn())
             .await
             .map_err(|e| self.fail("claim", &k, e))?;
-        Ok(set.is_some())
+        Ok(match set {
+            Some(_) => None,
+            // Nothing runs between SET NX and GET inside MULTI/EXEC, so GET sees the holder
+            // that made the SET fail.
+            None => Some(current.unwrap_or_default()),
+        })
     }
 
-    async fn is_claimed(&self, key: &str) -> StoreResult<bool> {
+    async fn claim_holder(&self, key: &str) -> StoreResult<Option<String>> {
         let k = self.key(&["claim", key]);
-        ::redis::cmd("EXISTS")
+        ::redis::cmd("GET")
             .arg(&k)
-            .query_async::<bool>(&mut self.conn())
+            .query_async(&mut self.conn())
             .await
-            .map_err(|e| self.fail("is_claimed", &k, e))
+            .map_err(|e| self.fail("claim_holder", &k, e))
     }
 
     async fn release(&self, key: &str) -> StoreResult<()> {

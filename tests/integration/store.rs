@@ -69,6 +69,7 @@ macro_rules! conformance {
 
 conformance!(
     claims_are_exclusive_until_released_or_expired,
+    claims_record_their_holder,
     concurrent_claims_have_one_winner,
     records_round_trip_list_and_expire,
     counters_accumulate_and_reset_after_their_ttl,
@@ -84,19 +85,55 @@ async fn claims_are_exclusive_until_released_or_expired(s: SharedStore) {
     s.ping().await.unwrap();
     let hour = Duration::from_secs(3600);
     assert!(s.claim("dedup:a", hour).await.unwrap());
-    assert!(!s.claim("dedup:a", hour).await.unwrap(), "second claim must lose");
+    assert!(
+        !s.claim("dedup:a", hour).await.unwrap(),
+        "second claim must lose"
+    );
     assert!(s.is_claimed("dedup:a").await.unwrap());
     assert!(!s.is_claimed("dedup:b").await.unwrap());
     s.release("dedup:a").await.unwrap();
     assert!(!s.is_claimed("dedup:a").await.unwrap());
-    assert!(s.claim("dedup:a", hour).await.unwrap(), "released key is claimable");
+    assert!(
+        s.claim("dedup:a", hour).await.unwrap(),
+        "released key is claimable"
+    );
     s.release("never-claimed").await.unwrap();
 
     assert!(s.claim("short", Duration::from_millis(150)).await.unwrap());
     assert!(!s.claim("short", Duration::from_millis(150)).await.unwrap());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!s.is_claimed("short").await.unwrap(), "claim outlived its TTL");
-    assert!(s.claim("short", hour).await.unwrap(), "expired claim is claimable");
+    assert!(
+        !s.is_claimed("short").await.unwrap(),
+        "claim outlived its TTL"
+    );
+    assert!(
+        s.claim("short", hour).await.unwrap(),
+        "expired claim is claimable"
+    );
+}
+
+async fn claims_record_their_holder(s: SharedStore) {
+    let ttl = Duration::from_secs(60);
+    assert_eq!(s.claim_as("dedup:x", "INC-1", ttl).await.unwrap(), None);
+    assert_eq!(
+        s.claim_as("dedup:x", "INC-2", ttl)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("INC-1"),
+        "the loser learns the holder"
+    );
+    assert_eq!(
+        s.claim_holder("dedup:x").await.unwrap().as_deref(),
+        Some("INC-1")
+    );
+    assert_eq!(s.claim_holder("dedup:y").await.unwrap(), None);
+    s.release("dedup:x").await.unwrap();
+    assert_eq!(s.claim_as("dedup:x", "INC-2", ttl).await.unwrap(), None);
+    assert_eq!(
+        s.claim_holder("dedup:x").await.unwrap().as_deref(),
+        Some("INC-2")
+    );
 }
 
 async fn concurrent_claims_have_one_winner(s: SharedStore) {
@@ -120,9 +157,15 @@ async fn concurrent_claims_have_one_winner(s: SharedStore) {
 async fn records_round_trip_list_and_expire(s: SharedStore) {
     assert_eq!(s.get("incidents", "INC-1").await.unwrap(), None);
     assert!(s.list("incidents").await.unwrap().is_empty());
-    s.put("incidents", "INC-2", r#"{"n":2}"#, None).await.unwrap();
-    s.put("incidents", "INC-1", r#"{"n":1}"#, None).await.unwrap();
-    s.put("threads", "INC-1", r#"{"ts":"1.2"}"#, None).await.unwrap();
+    s.put("incidents", "INC-2", r#"{"n":2}"#, None)
+        .await
+        .unwrap();
+    s.put("incidents", "INC-1", r#"{"n":1}"#, None)
+        .await
+        .unwrap();
+    s.put("threads", "INC-1", r#"{"ts":"1.2"}"#, None)
+        .await
+        .unwrap();
     assert_eq!(
         s.get("incidents", "INC-1").await.unwrap().as_deref(),
         Some(r#"{"n":1}"#)
@@ -130,7 +173,9 @@ async fn records_round_trip_list_and_expire(s: SharedStore) {
     assert_eq!(s.list("incidents").await.unwrap(), ["INC-1", "INC-2"]);
     assert_eq!(s.list("threads").await.unwrap(), ["INC-1"]);
 
-    s.put("incidents", "INC-1", r#"{"n":11}"#, None).await.unwrap();
+    s.put("incidents", "INC-1", r#"{"n":11}"#, None)
+        .await
+        .unwrap();
     assert_eq!(
         s.get("incidents", "INC-1").await.unwrap().as_deref(),
         Some(r#"{"n":11}"#)
@@ -139,13 +184,21 @@ async fn records_round_trip_list_and_expire(s: SharedStore) {
     assert_eq!(s.get("incidents", "INC-1").await.unwrap(), None);
     assert_eq!(s.list("incidents").await.unwrap(), ["INC-2"]);
 
-    s.put("silences", "ns:payments", "{}", Some(Duration::from_millis(150)))
-        .await
-        .unwrap();
+    s.put(
+        "silences",
+        "ns:payments",
+        "{}",
+        Some(Duration::from_millis(150)),
+    )
+    .await
+    .unwrap();
     assert_eq!(s.list("silences").await.unwrap(), ["ns:payments"]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(s.get("silences", "ns:payments").await.unwrap(), None);
-    assert!(s.list("silences").await.unwrap().is_empty(), "expired id still listed");
+    assert!(
+        s.list("silences").await.unwrap().is_empty(),
+        "expired id still listed"
+    );
 
     // Typed helpers.
     #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
@@ -176,7 +229,11 @@ async fn counters_accumulate_and_reset_after_their_ttl(s: SharedStore) {
     assert_eq!(s.incr("rate:u1", 1, window).await.unwrap(), 1);
     assert_eq!(s.incr("rate:u1", 1, window).await.unwrap(), 2);
     tokio::time::sleep(Duration::from_millis(350)).await;
-    assert_eq!(s.incr("rate:u1", 1, window).await.unwrap(), 1, "window reset");
+    assert_eq!(
+        s.incr("rate:u1", 1, window).await.unwrap(),
+        1,
+        "window reset"
+    );
 }
 
 async fn timelines_append_in_order(s: SharedStore) {
@@ -318,7 +375,13 @@ async fn audit_stream_is_capped_and_ordered(s: SharedStore) {
     let json: Vec<_> = all.iter().map(|e| e.json.as_str()).collect();
     assert_eq!(
         json,
-        [r#"{"n":3}"#, r#"{"n":4}"#, r#"{"n":5}"#, r#"{"n":6}"#, r#"{"n":7}"#],
+        [
+            r#"{"n":3}"#,
+            r#"{"n":4}"#,
+            r#"{"n":5}"#,
+            r#"{"n":6}"#,
+            r#"{"n":7}"#
+        ],
         "capped at 5, oldest dropped"
     );
     assert_eq!(all.last().unwrap().id, *ids.last().unwrap());
@@ -371,10 +434,16 @@ async fn redis_over_tls_with_a_private_ca() {
             .success();
         assert!(ok, "failed: {script}");
     };
-    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 -subj /CN=test-ca 2>/dev/null");
-    sh("openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost 2>/dev/null");
+    sh(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 -subj /CN=test-ca 2>/dev/null",
+    );
+    sh(
+        "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost 2>/dev/null",
+    );
     sh("printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext.cnf");
-    sh("openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 1 -extfile ext.cnf 2>/dev/null");
+    sh(
+        "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 1 -extfile ext.cnf 2>/dev/null",
+    );
 
     let tls_port = crate::support::free_port().to_string();
     let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
@@ -401,11 +470,19 @@ async fn redis_over_tls_with_a_private_ca() {
         "tls",
     );
     store.ping().await.expect("ping over TLS");
-    assert!(store.claim("tls-claim", Duration::from_secs(5)).await.unwrap());
+    assert!(
+        store
+            .claim("tls-claim", Duration::from_secs(5))
+            .await
+            .unwrap()
+    );
 
     // Without the private CA the server's certificate is not trusted.
     let untrusted = redis_at(&format!("rediss://127.0.0.1:{tls_port}/0"), "tls");
-    assert!(untrusted.ping().await.is_err(), "untrusted certificate accepted");
+    assert!(
+        untrusted.ping().await.is_err(),
+        "untrusted certificate accepted"
+    );
     drop(server);
 }
 
@@ -429,7 +506,10 @@ async fn redis_outage_gives_typed_errors_and_recovers() {
 
     server.stop();
     let started = std::time::Instant::now();
-    let err = store.get("incidents", "INC-1").await.expect_err("redis is down");
+    let err = store
+        .get("incidents", "INC-1")
+        .await
+        .expect_err("redis is down");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(
         started.elapsed() < Duration::from_secs(5),
