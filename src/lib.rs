@@ -12,6 +12,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod correlate;
 pub mod detect;
 pub mod health;
 pub mod http;
