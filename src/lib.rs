@@ -16,6 +16,7 @@ pub mod correlate;
 pub mod detect;
 pub mod health;
 pub mod http;
+pub mod incident;
 pub mod kube_client;
 pub mod metrics;
 #[cfg(feature = "sim")]
