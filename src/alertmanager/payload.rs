@@ -65,7 +65,7 @@ pub enum PayloadError {
 /// An alert's change, ready to become a signal.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlertChange {
-    Firing(Signal),
+    Firing(Box<Signal>),
     Resolved(SignalKey),
 }
 
@@ -142,7 +142,7 @@ pub fn signal_for(
         .find_map(|k| alert.annotations.get(*k))
         .cloned()
         .unwrap_or_else(|| alertname.clone());
-    AlertChange::Firing(Signal {
+    AlertChange::Firing(Box::new(Signal {
         name: SignalName::Alert,
         object,
         owner,
@@ -156,7 +156,7 @@ pub fn signal_for(
             since: alert.starts_at,
             details,
         },
-    })
+    }))
 }
 
 fn workload_of(
