@@ -78,6 +78,15 @@ pub static ENV_VARS: &[EnvVar] = &[
         },
     },
     EnvVar {
+        name: "LOOKOUT_ALERTMANAGER_TOKEN",
+        default: "",
+        doc: "Bearer token of the Alertmanager webhook (alertmanager.token); unset: endpoint off.",
+        apply: |c, v| {
+            c.alertmanager.token = super::secret::Secret::new(v);
+            Ok(())
+        },
+    },
+    EnvVar {
         name: "LOOKOUT_LOG",
         default: "info",
         doc: "Log filter (log.filter), RUST_LOG syntax; RUST_LOG is used when this is unset.",

@@ -87,7 +87,8 @@ pub fn from_yaml(text: &str) -> Result<Config, ConfigError> {
     }
     let de = serde_yaml_ng::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        // serde_path_to_error writes a map key it could not parse as `?`.
+        let path = e.path().to_string().trim_end_matches(".?").to_string();
         let field = if path == "." {
             "(top level)".to_string()
         } else {

@@ -29,6 +29,10 @@ pub struct Config {
     pub log: LogConfig,
     /// Dependency health checks behind `/readyz`.
     pub health: HealthConfig,
+    /// How signals become incidents: windows, severity weights.
+    pub correlation: crate::correlate::CorrelationConfig,
+    /// The Alertmanager webhook.
+    pub alertmanager: crate::alertmanager::AlertmanagerConfig,
 }
 
 impl Default for Config {
@@ -41,6 +45,8 @@ impl Default for Config {
             http: HttpConfig::default(),
             log: LogConfig::default(),
             health: HealthConfig::default(),
+            correlation: Default::default(),
+            alertmanager: Default::default(),
         }
     }
 }

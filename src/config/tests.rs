@@ -168,3 +168,37 @@ fn env_example_lists_every_variable_with_its_default() {
         .collect();
     assert_eq!(listed, expected, ".env.example is out of date");
 }
+
+#[test]
+fn correlation_weights_are_checked_by_signal_name() {
+    let (field, reason) =
+        first_error(from_yaml("correlation:\n  weights:\n    oom_kill: 50\n").unwrap_err());
+    assert_eq!(field, "correlation.weights");
+    assert!(
+        reason.contains("oom_kill") && reason.contains("oom_killed"),
+        "{reason}"
+    );
+    let c = from_yaml("correlation:\n  weights:\n    oom_killed: 50\n  settle: 2s\n").unwrap();
+    assert_eq!(
+        c.correlation.weights[&crate::detect::SignalName::OomKilled],
+        50
+    );
+    assert_eq!(c.correlation.settle, Duration::from_secs(2));
+    let mut c = Config::default();
+    c.correlation
+        .weights
+        .insert(crate::detect::SignalName::PvcLost, 150);
+    let e = super::validate::validate(&c).unwrap_err();
+    assert_eq!(e.errors[0].field, "correlation.weights.pvc_lost");
+}
+
+#[test]
+fn alertmanager_token_comes_from_the_environment_and_stays_secret() {
+    let c = load_from(&env(&[("LOOKOUT_ALERTMANAGER_TOKEN", "am-token-123")])).unwrap();
+    assert_eq!(c.alertmanager.token.expose(), "am-token-123");
+    assert!(
+        !serde_yaml_ng::to_string(&c)
+            .unwrap()
+            .contains("am-token-123")
+    );
+}

@@ -65,6 +65,35 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             err(field, "must be longer than zero".into());
         }
     }
+    for (field, d) in [
+        ("correlation.window", config.correlation.window),
+        ("correlation.quiet_period", config.correlation.quiet_period),
+        ("correlation.dedup_ttl", config.correlation.dedup_ttl),
+    ] {
+        if d.is_zero() {
+            err(field, "must be longer than zero".into());
+        }
+    }
+    for (name, weight) in &config.correlation.weights {
+        if *weight > 100 {
+            err(
+                &format!("correlation.weights.{name}"),
+                format!("{weight} is above the maximum of 100"),
+            );
+        }
+    }
+    if !config.alertmanager.path.starts_with('/') {
+        err(
+            "alertmanager.path",
+            format!("`{}` must start with `/`", config.alertmanager.path),
+        );
+    }
+    if config.alertmanager.max_body_bytes < 1024 {
+        err(
+            "alertmanager.max_body_bytes",
+            "must be at least 1024 (Alertmanager sends whole alert groups)".into(),
+        );
+    }
     if config.store.audit_max_len == 0 {
         err("store.audit_max_len", "must be at least 1".into());
     }
