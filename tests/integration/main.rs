@@ -5,5 +5,6 @@
 mod support;
 
 mod app;
+mod sim;
 mod store;
 mod test_env;
