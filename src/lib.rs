@@ -20,6 +20,7 @@ pub mod http;
 pub mod incident;
 pub mod kube_client;
 pub mod metrics;
+pub mod model;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod store;
