@@ -211,6 +211,45 @@ pub struct Evidence {
     pub details: BTreeMap<String, String>,
 }
 
+impl Evidence {
+    /// Evidence with a reason and the message Kubernetes wrote.
+    pub fn new(reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            message: message.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn with_container(mut self, container: impl Into<String>) -> Self {
+        self.container = Some(container.into());
+        self
+    }
+
+    pub fn with_count(mut self, count: impl TryInto<u32>) -> Self {
+        self.count = count.try_into().ok();
+        self
+    }
+
+    pub fn with_since(mut self, since: Option<DateTime<Utc>>) -> Self {
+        self.since = since;
+        self
+    }
+
+    /// Adds a detail; empty values are left out.
+    pub fn with_detail(mut self, key: &str, value: impl ToString) -> Self {
+        let value = value.to_string();
+        if !value.is_empty() {
+            self.details.insert(key.to_string(), value);
+        }
+        self
+    }
+
+    pub fn detail(&self, key: &str) -> Option<&str> {
+        self.details.get(key).map(String::as_str)
+    }
+}
+
 /// One observed problem with one object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signal {
