@@ -13,11 +13,15 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use tokio::time::Instant;
 use tracing::debug;
 
+use super::error::within;
+
 /// Who reports an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
     Kubelet,
     Scheduler,
+    /// The node lifecycle controller, whose part the sim plays for its own nodes.
+    NodeController,
 }
 
 impl Source {
@@ -25,6 +29,7 @@ impl Source {
         match self {
             Source::Kubelet => "kubelet",
             Source::Scheduler => "default-scheduler",
+            Source::NodeController => "node-controller",
         }
     }
 }
@@ -139,12 +144,12 @@ impl Recorder {
                 "lastTimestamp": Time(now),
                 "firstTimestamp": Time(first),
             });
-            match api
-                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                Ok(_) => return,
-                Err(e) => debug!(error = %e, event = %name, "event repeat failed; creating anew"),
+            let (params, patch) = (PatchParams::default(), Patch::Merge(&patch));
+            match within("event", api.patch(&name, &params, &patch)).await {
+                Some(Ok(_)) | None => return,
+                Some(Err(e)) => {
+                    debug!(error = %e, event = %name, "event repeat failed; creating anew")
+                }
             }
         }
         let name = format!("{}.{:x}", target.name, now.as_nanosecond());
@@ -178,9 +183,10 @@ impl Recorder {
             reporting_instance: target.host.clone().filter(|_| source == Source::Kubelet),
             ..Event::default()
         };
-        match api.create(&PostParams::default(), &event).await {
-            Ok(_) => self.remember(key, name, now),
-            Err(e) => debug!(error = %e, reason, "event not recorded"),
+        match within("event", api.create(&PostParams::default(), &event)).await {
+            Some(Ok(_)) => self.remember(key, name, now),
+            Some(Err(e)) => debug!(error = %e, reason, "event not recorded"),
+            None => {}
         }
     }
 

@@ -14,6 +14,7 @@ use tracing::{debug, info, warn};
 
 use super::annotations::ContainerKind;
 use super::container::{Effect, Now, Restart};
+use super::error::within;
 use super::events::{Source, Target};
 use super::handle::Shared;
 use super::health;
@@ -71,7 +72,11 @@ async fn pass(
         shared.logs().retain(|key| known.contains(key));
     }
 
-    evict_under_pressure(shared, &mine, runtimes, next_eviction).await;
+    within(
+        "eviction",
+        evict_under_pressure(shared, &mine, runtimes, next_eviction),
+    )
+    .await;
 
     let mut next: Option<Instant> = next_eviction.values().min().copied();
     for pod in &mine {
@@ -81,9 +86,20 @@ async fn pass(
             .and_then(|s| s.node_name.clone())
             .unwrap_or_default();
         if !shared.table().kubelet_up(&node) {
+            let uid = pod.metadata.uid.as_deref().unwrap_or("");
+            if let Some(rt) = runtimes.get_mut(uid).filter(|rt| !rt.marked_unready) {
+                within("mark not ready", mark_not_ready(shared, pod)).await;
+                rt.marked_unready = true;
+                // Once the node is back, the kubelet's next status overwrites this.
+                rt.last_written = None;
+            }
             continue;
         }
-        if let Some(at) = sync_pod(shared, pod, runtimes).await {
+        if let Some(rt) = runtimes.get_mut(pod.metadata.uid.as_deref().unwrap_or("")) {
+            rt.marked_unready = false;
+        }
+        let synced = within("pod sync", sync_pod(shared, pod, runtimes)).await;
+        if let Some(Some(at)) = synced {
             next = Some(next.map_or(at, |n| n.min(at)));
         }
     }
@@ -221,6 +237,45 @@ async fn evict_under_pressure(
     }
 }
 
+/// What the node lifecycle controller does to the pods of a node that stopped reporting:
+/// Ready=False and a `NodeNotReady` event. Their containers are not touched (nobody can).
+async fn mark_not_ready(shared: &Shared, pod: &Pod) {
+    let Some(mut conditions) = pod.status.as_ref().and_then(|s| s.conditions.clone()) else {
+        return;
+    };
+    let Some(ready) = conditions
+        .iter_mut()
+        .find(|c| c.type_ == "Ready" && c.status == "True")
+    else {
+        return;
+    };
+    ready.status = "False".into();
+    ready.last_transition_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ));
+    let (ns, name) = (ns_of(pod), name_of(pod));
+    let api: Api<Pod> = Api::namespaced(shared.client.clone(), ns);
+    let patch =
+        json!({"metadata": {"uid": pod.metadata.uid}, "status": {"conditions": conditions}});
+    if let Err(e) = api
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        debug!(pod = %name, namespace = %ns, error = %e, "could not mark pod not ready");
+        return;
+    }
+    shared
+        .recorder
+        .record(
+            Source::NodeController,
+            &Target::pod(pod),
+            true,
+            "NodeNotReady",
+            "Node is not ready",
+        )
+        .await;
+}
+
 /// Higher evicts first.
 fn eviction_rank(shared: &Shared, pod: &Pod) -> (u8, i64) {
     let class = match pod.status.as_ref().and_then(|s| s.qos_class.as_deref()) {
@@ -336,18 +391,36 @@ async fn write_status(shared: &Shared, pod: &Pod, rt: &mut PodRuntime, now: Now)
         return;
     }
     let api: Api<Pod> = Api::namespaced(shared.client.clone(), ns);
-    let patch = json!({"metadata": {"uid": rt.uid}, "status": value});
+    let mut fresh = None;
     for attempt in 0..3 {
+        // After a conflict, render again from the fresh object (its spec may have moved on).
+        let body = match &fresh {
+            Some(p) => serde_json::to_value(rt.render(p, now)).unwrap_or(value.clone()),
+            None => value.clone(),
+        };
+        let patch = json!({"metadata": {"uid": rt.uid}, "status": body});
         match api
             .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
             Ok(_) => {
-                rt.last_written = Some(value);
+                rt.last_written = Some(body);
                 return;
             }
             Err(kube::Error::Api(s)) if s.is_not_found() => return,
-            Err(kube::Error::Api(s)) if s.is_conflict() && attempt < 2 => continue,
+            Err(kube::Error::Api(s)) if s.is_conflict() && attempt < 2 => {
+                match api.get_opt(name).await {
+                    Ok(Some(p)) if p.metadata.uid.as_deref() == Some(rt.uid.as_str()) => {
+                        fresh = Some(p);
+                    }
+                    // Gone or replaced by a pod of the same name: not ours to write.
+                    Ok(_) => return,
+                    Err(e) => {
+                        warn!(pod = %name, namespace = %ns, error = %e, "status update failed");
+                        return;
+                    }
+                }
+            }
             Err(e) => {
                 warn!(pod = %name, namespace = %ns, error = %e, "status update failed");
                 return;

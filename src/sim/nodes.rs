@@ -20,6 +20,7 @@ use tracing::{info, warn};
 
 use super::annotations::{NODE_CONDITION, SIMULATED_LABEL};
 use super::config::NodeConfig;
+use super::error::within;
 use super::events::{Source, Target};
 use super::handle::Shared;
 use super::quantity;
@@ -221,7 +222,7 @@ pub async fn run(shared: Arc<Shared>) {
     let names = shared.table().names();
     loop {
         for name in &names {
-            if let Err(e) = reconcile(&shared, name).await {
+            if let Some(Err(e)) = within("node status", reconcile(&shared, name)).await {
                 warn!(node = %name, error = %e, "node status update failed");
             }
         }

@@ -45,6 +45,8 @@ pub struct PodRuntime {
     /// The status last written, to write only changes.
     pub last_written: Option<serde_json::Value>,
     pub delete_requested: Option<Instant>,
+    /// Marked not ready because its node went down (what the node controller does).
+    pub marked_unready: bool,
 }
 
 impl PodRuntime {
@@ -77,6 +79,7 @@ impl PodRuntime {
             transitions: BTreeMap::new(),
             last_written: None,
             delete_requested: None,
+            marked_unready: false,
         }
     }
 

@@ -14,6 +14,7 @@ use serde_json::json;
 use tokio::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
+use super::error::within;
 use super::events::{Source, Target};
 use super::fit::{self, Candidate, Resources};
 use super::handle::Shared;
@@ -118,7 +119,7 @@ async fn pass(
         match fit::choose(pod, &candidates) {
             Ok(node) => {
                 let node = node.metadata.name.clone().unwrap_or_default();
-                if bind(shared, pod, &node).await {
+                if within("binding", bind(shared, pod, &node)).await == Some(true) {
                     let requests = fit::pod_requests(pod);
                     *requested.entry(node.clone()).or_default() += requests;
                     assumed.insert(
@@ -136,11 +137,10 @@ async fn pass(
                 }
             }
             Err(message) => {
-                unschedulable(
-                    shared,
-                    pod,
-                    &message,
-                    failure_message.get(&uid) != Some(&message),
+                let changed = failure_message.get(&uid) != Some(&message);
+                within(
+                    "unschedulable",
+                    unschedulable(shared, pod, &message, changed),
                 )
                 .await;
                 failure_message.insert(uid.clone(), message);

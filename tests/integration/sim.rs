@@ -18,7 +18,7 @@ use lookout::sim::{NodeConfig, Sim, SimConfig};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::support::{TestNamespace, admin_client, eventually, unique};
+use crate::support::{TestNamespace, admin_client, unique};
 
 /// Long enough for a loaded CI machine; the sim's own timings are milliseconds.
 pub const WAIT: Duration = Duration::from_secs(45);
@@ -111,9 +111,102 @@ impl SimTest {
             .items
     }
 
+    /// Polls `check` until it gives a value; on timeout, fails with a dump of the namespace
+    /// (pods, events, nodes) so a failure explains itself.
+    pub async fn wait_for<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "timed out after {WAIT:?} waiting for {what}\n{}",
+                    self.describe().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The namespace's pods and events and the sim's nodes, for failure messages.
+    pub async fn describe(&self) -> String {
+        let mut out = String::from("pods:\n");
+        for p in self
+            .api::<Pod>()
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+        {
+            let states: Vec<String> = p
+                .status
+                .iter()
+                .flat_map(|s| s.container_statuses.iter().flatten())
+                .map(|c| {
+                    format!(
+                        "{} restarts={} state={:?}",
+                        c.name, c.restart_count, c.state
+                    )
+                })
+                .collect();
+            out += &format!(
+                "  {} node={:?} phase={:?} deleting={} {:?}\n",
+                p.metadata.name.as_deref().unwrap_or(""),
+                p.spec.as_ref().and_then(|s| s.node_name.clone()),
+                p.status.as_ref().and_then(|s| s.phase.clone()),
+                p.metadata.deletion_timestamp.is_some(),
+                states
+            );
+        }
+        out += "events:\n";
+        for e in self
+            .api::<Event>()
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+        {
+            out += &format!(
+                "  {} {} x{} {}\n",
+                e.involved_object.name.as_deref().unwrap_or(""),
+                e.reason.as_deref().unwrap_or(""),
+                e.count.unwrap_or(0),
+                e.message.as_deref().unwrap_or("")
+            );
+        }
+        out += "nodes:\n";
+        for name in &self.nodes {
+            let n = Api::<Node>::all(self.client.clone())
+                .get_opt(name)
+                .await
+                .ok()
+                .flatten();
+            let conditions: Vec<String> = n
+                .iter()
+                .flat_map(|n| n.status.iter().flat_map(|s| s.conditions.iter().flatten()))
+                .map(|c| format!("{}={}", c.type_, c.status))
+                .collect();
+            let taints: Vec<String> = n
+                .iter()
+                .flat_map(|n| n.spec.iter().flat_map(|s| s.taints.iter().flatten()))
+                .map(|t| t.key.clone())
+                .collect();
+            out += &format!(
+                "  {name} exists={} {conditions:?} taints={taints:?}\n",
+                n.is_some()
+            );
+        }
+        out
+    }
+
     /// Waits until some pod of `app` satisfies `check`, returning it.
     pub async fn pod_where(&self, app: &str, what: &str, check: impl Fn(&Pod) -> bool) -> Pod {
-        eventually(WAIT, what, || async {
+        self.wait_for(what, || async {
             self.pods(app).await.into_iter().find(|p| check(p))
         })
         .await
@@ -135,7 +228,7 @@ impl SimTest {
         reason: &str,
         check: impl Fn(&Event) -> bool,
     ) -> Event {
-        eventually(WAIT, &format!("{reason} event for {name}"), || async {
+        self.wait_for(&format!("{reason} event for {name}"), || async {
             self.events(name)
                 .await
                 .into_iter()

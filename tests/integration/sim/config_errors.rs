@@ -7,9 +7,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::api::LogParams;
 use serde_json::json;
 
-use crate::support::eventually;
-
-use super::{SimTest, WAIT, deployment, is_ready, phase, pod, waiting_message, waiting_reason};
+use super::{SimTest, deployment, is_ready, phase, pod, waiting_message, waiting_reason};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_image_backs_off_and_the_fixed_image_runs() {
@@ -82,7 +80,7 @@ async fn missing_image_backs_off_and_the_fixed_image_runs() {
         json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/cart:3.2"}]}}}}),
     )
     .await;
-    eventually(WAIT, "fixed image running", || async {
+    t.wait_for("fixed image running", || async {
         let pods = t.pods("cart").await;
         (pods.len() == 1 && pods.iter().all(is_ready)).then_some(())
     })

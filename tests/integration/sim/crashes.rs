@@ -6,8 +6,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::LogParams;
 use serde_json::json;
 
-use super::{SimTest, WAIT, deployment, is_ready, status, waiting_message, waiting_reason};
-use crate::support::eventually;
+use super::{SimTest, deployment, is_ready, status, waiting_message, waiting_reason};
 
 fn oom_deployment(name: &str, replicas: i32, image: &str) -> serde_json::Value {
     deployment(
@@ -118,7 +117,7 @@ async fn raising_the_memory_limit_heals_the_oom_deployment() {
     )
     .await;
 
-    eventually(WAIT, "only healthy new pods", || async {
+    t.wait_for("only healthy new pods", || async {
         let d = t.api::<Deployment>().get("cart").await.ok()?;
         let s = d.status?;
         let pods = t.pods("cart").await;

@@ -8,8 +8,7 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use lookout::sim::NodeProblem;
 use serde_json::json;
 
-use super::{SimTest, WAIT, deployment, is_ready, node_of, phase, pod};
-use crate::support::eventually;
+use super::{SimTest, deployment, is_ready, node_of, phase, pod};
 
 fn condition(n: &Node, kind: &str) -> Option<NodeCondition> {
     n.status
@@ -65,7 +64,7 @@ async fn nodes_register_with_only_a_loopback_address_and_keep_a_heartbeat() {
     );
 
     let first = ready.last_heartbeat_time.unwrap();
-    eventually(WAIT, "a newer heartbeat", || async {
+    t.wait_for("a newer heartbeat", || async {
         let beat = condition(&t.node(&t.nodes[1]).await, "Ready")?.last_heartbeat_time?;
         (beat.0 > first.0).then_some(())
     })
@@ -109,17 +108,29 @@ async fn not_ready_annotation_takes_the_kubelet_down_and_back() {
         )
         .await
         .unwrap();
-    let n = eventually(WAIT, "node NotReady", || async {
-        let n = t.node(&down).await;
-        let ready = condition(&n, "Ready")?;
-        (ready.status == "Unknown" && has_taint(&n, "node.kubernetes.io/unreachable")).then_some(n)
-    })
-    .await;
+    let n = t
+        .wait_for("node NotReady", || async {
+            let n = t.node(&down).await;
+            let ready = condition(&n, "Ready")?;
+            (ready.status == "Unknown" && has_taint(&n, "node.kubernetes.io/unreachable"))
+                .then_some(n)
+        })
+        .await;
     let ready = condition(&n, "Ready").unwrap();
     assert_eq!(ready.reason.as_deref(), Some("NodeStatusUnknown"));
     assert_eq!(
         ready.message.as_deref(),
         Some("Kubelet stopped posting node status.")
+    );
+
+    // Like the node controller, the sim marks the node's pods not ready.
+    t.pod_where("before", "pod marked not ready", |p| !is_ready(p))
+        .await;
+    let e = t.event_where("before", "NodeNotReady", |_| true).await;
+    assert_eq!(e.message.as_deref(), Some("Node is not ready"));
+    assert_eq!(
+        e.source.unwrap().component.as_deref(),
+        Some("node-controller")
     );
 
     // Its kubelet no longer finalises deletions; the scheduler avoids it.
@@ -156,7 +167,7 @@ async fn not_ready_annotation_takes_the_kubelet_down_and_back() {
         .pod_where("after", "pod runs once the node is back", is_ready)
         .await;
     assert_eq!(node_of(&p), down);
-    eventually(WAIT, "terminating pod finalised", || async {
+    t.wait_for("terminating pod finalised", || async {
         t.api::<Pod>()
             .get_opt("before")
             .await
@@ -184,7 +195,7 @@ async fn memory_pressure_evicts_pods_to_another_node() {
             json!({"sim.lookout.dev/memory-need": "300Mi"}),
         ))
         .await;
-    eventually(WAIT, "one ready pod per node", || async {
+    t.wait_for("one ready pod per node", || async {
         let pods = t.pods("search").await;
         let on = |n: &str| pods.iter().any(|p| node_of(p) == n && is_ready(p));
         (pods.len() == 2 && on(&pressed) && on(&spare)).then_some(())
@@ -222,7 +233,7 @@ async fn memory_pressure_evicts_pods_to_another_node() {
     assert!(has_taint(&n, "node.kubernetes.io/memory-pressure"));
 
     // The ReplicaSet's replacement lands on the healthy node.
-    eventually(WAIT, "two ready replicas on the spare node", || async {
+    t.wait_for("two ready replicas on the spare node", || async {
         let pods = t.pods("search").await;
         let ready: Vec<&Pod> = pods.iter().filter(|p| is_ready(p)).collect();
         (ready.len() == 2 && ready.iter().all(|p| node_of(p) == spare)).then_some(())
@@ -232,7 +243,7 @@ async fn memory_pressure_evicts_pods_to_another_node() {
     t.sim()
         .set_node_condition(&pressed, NodeProblem::MemoryPressure, false)
         .unwrap();
-    eventually(WAIT, "pressure relieved", || async {
+    t.wait_for("pressure relieved", || async {
         let n = t.node(&pressed).await;
         (condition(&n, "MemoryPressure")?.status == "False"
             && !has_taint(&n, "node.kubernetes.io/memory-pressure"))

@@ -7,19 +7,20 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::LogParams;
 use serde_json::json;
 
-use super::{SimTest, WAIT, deployment, is_ready, labelled, node_of, phase, status};
-use crate::support::{eventually, unique};
+use super::{SimTest, deployment, is_ready, labelled, node_of, phase, status};
+use crate::support::unique;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthy_deployment_runs_ready_spread_over_nodes() {
     let t = SimTest::start(2).await;
     let _: Deployment = t.create(deployment("web", 2, json!({}), json!({}))).await;
 
-    let pods = eventually(WAIT, "2 ready pods", || async {
-        let pods = t.pods("web").await;
-        (pods.len() == 2 && pods.iter().all(is_ready)).then_some(pods)
-    })
-    .await;
+    let pods = t
+        .wait_for("2 ready pods", || async {
+            let pods = t.pods("web").await;
+            (pods.len() == 2 && pods.iter().all(is_ready)).then_some(pods)
+        })
+        .await;
     let mut nodes: Vec<&str> = pods.iter().map(node_of).collect();
     nodes.sort();
     assert_eq!(
@@ -99,7 +100,7 @@ async fn healthy_deployment_runs_ready_spread_over_nodes() {
         assert_eq!(source.host.as_deref(), Some(node_of(p)));
     }
 
-    eventually(WAIT, "deployment available", || async {
+    t.wait_for("deployment available", || async {
         let d = t.api::<Deployment>().get("web").await.ok()?;
         (d.status?.available_replicas == Some(2)).then_some(())
     })
@@ -183,22 +184,24 @@ async fn jobs_succeed_or_fail_as_declared() {
         .create(job("migrate-bad", json!({"sim.lookout.dev/exit-code": "2", "sim.lookout.dev/logs": "ERROR: relation \"orders\" does not exist"})))
         .await;
 
+    let shared = &t;
     let condition = |name: &'static str, kind: &'static str| {
-        let api = t.api::<Job>();
+        let api = shared.api::<Job>();
         async move {
-            eventually(WAIT, &format!("job {name} {kind}"), || async {
-                let job = api.get(name).await.ok()?;
-                let c = job
-                    .status
-                    .as_ref()?
-                    .conditions
-                    .as_ref()?
-                    .iter()
-                    .find(|c| c.type_ == kind && c.status == "True")?
-                    .clone();
-                Some((job, c))
-            })
-            .await
+            shared
+                .wait_for(&format!("job {name} {kind}"), || async {
+                    let job = api.get(name).await.ok()?;
+                    let c = job
+                        .status
+                        .as_ref()?
+                        .conditions
+                        .as_ref()?
+                        .iter()
+                        .find(|c| c.type_ == kind && c.status == "True")?
+                        .clone();
+                    Some((job, c))
+                })
+                .await
         }
     };
     let (ok, _) = condition("migrate-ok", "Complete").await;
@@ -267,19 +270,20 @@ async fn daemonset_pods_land_on_every_node() {
             },
         }))
         .await;
-    let pods = eventually(WAIT, "an agent ready on each node", || async {
-        let pods = t.pods("agent").await;
-        let mut nodes: Vec<String> = pods
-            .iter()
-            .filter(|p| is_ready(p))
-            .map(|p| node_of(p).to_string())
-            .collect();
-        nodes.sort();
-        (nodes == t.nodes).then_some(pods)
-    })
-    .await;
+    let pods = t
+        .wait_for("an agent ready on each node", || async {
+            let pods = t.pods("agent").await;
+            let mut nodes: Vec<String> = pods
+                .iter()
+                .filter(|p| is_ready(p))
+                .map(|p| node_of(p).to_string())
+                .collect();
+            nodes.sort();
+            (nodes == t.nodes).then_some(pods)
+        })
+        .await;
     assert_eq!(pods.len(), 3);
-    eventually(WAIT, "daemonset status", || async {
+    t.wait_for("daemonset status", || async {
         let ds = t.api::<DaemonSet>().get("agent").await.ok()?;
         let s = ds.status?;
         (s.desired_number_scheduled == 3 && s.number_ready == 3).then_some(())
@@ -337,7 +341,7 @@ async fn failing_readiness_keeps_pods_running_but_unready_until_fixed() {
         json!({"spec": {"template": {"metadata": {"annotations": {"sim.lookout.dev/ready": "true"}}}}}),
     )
     .await;
-    eventually(WAIT, "rolled out and ready", || async {
+    t.wait_for("rolled out and ready", || async {
         let d = t.api::<Deployment>().get("checkout").await.ok()?;
         let s = d.status?;
         let pods = t.pods("checkout").await;
