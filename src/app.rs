@@ -1,21 +1,40 @@
 //! Wiring: builds every part from the config and runs them until shutdown. Tests start the
 //! whole bot in-process with [`App::build`] and [`App::run`], handing in their own shutdown
 //! future and clock.
+//!
+//! ```text
+//! watchers ──┐
+//! alertmanager webhook ──> observer (detect, diff) ──> tracker (dedup, correlate) ──> bus
+//! ```
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use crate::alertmanager::{self, Payload};
 use crate::clock::{SharedClock, SystemClock};
+use crate::cluster::{WatchMetrics, discover};
 use crate::config::{Config, StoreBackend};
+use crate::detect::Detector;
 use crate::health::{Health, KubeProbe, StoreProbe};
+use crate::incident::IncidentBus;
+use crate::incident::tracker::{Tracker, TrackerMetrics, TrackerSettings};
+use crate::observe::{ClusterEvent, Observer, ObserverMetrics, watchers};
 use crate::store::{MemoryStore, RedisStore, RedisStoreOptions, Retention, SharedStore};
 use crate::{Error, Result, http, kube_client, metrics};
+
+/// Changes waiting for the observer; watchers wait when it is full.
+const CLUSTER_QUEUE: usize = 8192;
+/// Alertmanager deliveries waiting; beyond this the webhook answers 503 and Alertmanager retries.
+const ALERT_QUEUE: usize = 256;
 
 /// A built, not yet running, bot.
 pub struct App {
@@ -25,7 +44,13 @@ pub struct App {
     store: SharedStore,
     kube: kube::Client,
     health: Health,
-    registry: prometheus_client::registry::Registry,
+    registry: Registry,
+    bus: IncidentBus,
+    tracker_metrics: TrackerMetrics,
+    observer_metrics: ObserverMetrics,
+    watch_metrics: WatchMetrics,
+    alert_routes: Option<axum::Router>,
+    alerts: mpsc::Receiver<Payload>,
 }
 
 impl App {
@@ -52,6 +77,11 @@ impl App {
         };
         let kube = kube_client::client(&config.kubernetes).await?;
         let health = Health::new(&mut registry);
+        let tracker_metrics = TrackerMetrics::new(&mut registry);
+        let observer_metrics = ObserverMetrics::new(&mut registry);
+        let watch_metrics = WatchMetrics::new(&mut registry);
+        let (alert_tx, alerts) = mpsc::channel(ALERT_QUEUE);
+        let alert_routes = alertmanager::router(&config.alertmanager, alert_tx, &mut registry);
         let listener = TcpListener::bind(config.http.listen)
             .await
             .map_err(Error::Http)?;
@@ -63,6 +93,12 @@ impl App {
             kube,
             health,
             registry,
+            bus: IncidentBus::default(),
+            tracker_metrics,
+            observer_metrics,
+            watch_metrics,
+            alert_routes,
+            alerts,
         })
     }
 
@@ -78,6 +114,11 @@ impl App {
         self.store.clone()
     }
 
+    /// The incident bus: created / updated / merged / resolved.
+    pub fn bus(&self) -> IncidentBus {
+        self.bus.clone()
+    }
+
     /// Runs until `shutdown` completes, then stops taking new work and gives work in flight
     /// `http.shutdown_grace` to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
@@ -89,6 +130,12 @@ impl App {
             kube,
             health,
             registry,
+            bus,
+            tracker_metrics,
+            observer_metrics,
+            watch_metrics,
+            alert_routes,
+            mut alerts,
         } = self;
         let cancel = CancellationToken::new();
         let tasks = TaskTracker::new();
@@ -108,10 +155,62 @@ impl App {
             });
         }
 
-        let router = http::core_router(http::CoreState {
+        // The pipeline: watchers and alerts -> observer -> tracker -> bus.
+        let (tracker, tracker_task) = Tracker::start(
+            TrackerSettings {
+                cluster: config.cluster.clone(),
+                correlation: config.correlation.clone(),
+                production_namespaces: config.scope.production_namespaces.iter().cloned().collect(),
+            },
+            store.clone(),
+            clock.clone(),
+            bus.clone(),
+            tracker_metrics,
+            cancel.child_token(),
+        );
+        tasks.spawn(async move {
+            let _ = tracker_task.await;
+        });
+        let (cluster_tx, cluster_rx) = mpsc::channel(CLUSTER_QUEUE);
+        let observer = Observer::new(
+            Detector::new(config.detection.clone(), &config.scope),
+            clock.clone(),
+            tracker,
+            observer_metrics,
+        );
+        tasks.spawn(observer.run(cluster_rx, cancel.child_token()));
+        {
+            let tx = cluster_tx.clone();
+            let cancel = cancel.child_token();
+            tasks.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        payload = alerts.recv() => match payload {
+                            Some(p) => { let _ = tx.send(ClusterEvent::Alerts(p)).await; }
+                            None => return,
+                        },
+                    }
+                }
+            });
+        }
+        tasks.spawn(start_watching(
+            kube.clone(),
+            cluster_tx,
+            watch_metrics,
+            clock.clone(),
+            cancel.child_token(),
+        ));
+
+        let mut router = http::core_router(http::CoreState {
             health: health.clone(),
             registry: Arc::new(registry),
         });
+        if let Some(routes) = alert_routes {
+            router = router.merge(routes);
+        } else {
+            info!("alertmanager webhook off (set LOOKOUT_ALERTMANAGER_TOKEN to enable it)");
+        }
         info!(
             addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             cluster = %config.cluster,
@@ -142,6 +241,35 @@ impl App {
             ),
         }
         Ok(())
+    }
+}
+
+/// Discovers the served APIs (retrying while the API server is unreachable) and starts the
+/// watchers.
+async fn start_watching(
+    client: kube::Client,
+    tx: mpsc::Sender<ClusterEvent>,
+    metrics: WatchMetrics,
+    clock: SharedClock,
+    cancel: CancellationToken,
+) {
+    let mut delay = Duration::from_millis(500);
+    let served = loop {
+        match discover(&client).await {
+            Ok(served) => break served,
+            Err(error) => {
+                warn!(%error, retry_in = ?delay, "cannot discover the API server's resources yet");
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = clock.sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    };
+    let handles = watchers::start(client, &served, tx, metrics, cancel).await;
+    for h in handles {
+        let _ = h.await;
     }
 }
 

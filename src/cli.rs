@@ -28,9 +28,33 @@ pub enum Command {
     Run,
     /// Validate the configuration and print the effective result, secrets masked.
     Check,
+    /// Look at the cluster once and list its problems, like a linter (no Redis, no chat).
+    Scan(ScanArgs),
     /// Run the simulated kubelet and scheduler against the configured cluster (tests, demo).
     #[cfg(feature = "sim")]
     Sim(crate::sim::cli::SimArgs),
+}
+
+/// Exit code of `scan --fail-on` when a finding is at or above the given severity.
+pub const EXIT_FINDINGS: u8 = 3;
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// Only this namespace.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// `table` (default) or `json` (one array; fields signal, severity, namespace, kind, name,
+    /// owner_kind, owner_name, reason, message, since).
+    #[arg(long, short = 'o', default_value = "table", value_parser = ["table", "json"])]
+    pub output: String,
+    /// Exit with code 3 when a finding is at least this severe (low, medium, high, critical).
+    #[arg(long, value_parser = parse_severity)]
+    pub fail_on: Option<crate::correlate::Severity>,
+}
+
+fn parse_severity(s: &str) -> Result<crate::correlate::Severity, String> {
+    crate::correlate::Severity::parse(s)
+        .ok_or_else(|| format!("`{s}` is not one of low, medium, high, critical"))
 }
 
 /// Loads the config or explains why it cannot, on stderr.
@@ -42,6 +66,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run => run().await,
         Command::Check => check(),
+        Command::Scan(args) => scan(args).await,
         #[cfg(feature = "sim")]
         Command::Sim(args) => crate::sim::cli::run(args).await,
     }
@@ -86,6 +111,46 @@ fn check() -> ExitCode {
             eprintln!("lookout: cannot print the configuration: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+async fn scan(args: ScanArgs) -> ExitCode {
+    let Ok(config) = load_config() else {
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    crate::telemetry::init(&crate::config::LogConfig {
+        filter: "warn".into(),
+        ..config.log.clone()
+    });
+    let client = match crate::kube_client::client(&config.kubernetes).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lookout: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let findings = match crate::scan::scan(client, &config, args.namespace.as_deref()).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("lookout: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let written = if args.output == "json" {
+        serde_json::to_writer_pretty(&mut out, &findings)
+            .map_err(std::io::Error::other)
+            .and_then(|_| std::io::Write::write_all(&mut out, b"\n"))
+    } else {
+        crate::scan::print_table(&findings, &mut out)
+    };
+    if let Err(e) = written {
+        eprintln!("lookout: cannot write the findings: {e}");
+        return ExitCode::FAILURE;
+    }
+    match args.fail_on {
+        Some(min) if findings.iter().any(|f| f.severity >= min) => ExitCode::from(EXIT_FINDINGS),
+        _ => ExitCode::SUCCESS,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod alertmanager;
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod correlate;
 pub mod detect;
@@ -21,6 +22,8 @@ pub mod incident;
 pub mod kube_client;
 pub mod metrics;
 pub mod model;
+pub mod observe;
+pub mod scan;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod store;

@@ -29,6 +29,10 @@ pub struct Config {
     pub log: LogConfig,
     /// Dependency health checks behind `/readyz`.
     pub health: HealthConfig,
+    /// Which namespaces are watched, and which count as production.
+    pub scope: crate::detect::ScopeConfig,
+    /// Detection thresholds and grace periods.
+    pub detection: crate::detect::DetectConfig,
     /// How signals become incidents: windows, severity weights.
     pub correlation: crate::correlate::CorrelationConfig,
     /// The Alertmanager webhook.
@@ -45,6 +49,8 @@ impl Default for Config {
             http: HttpConfig::default(),
             log: LogConfig::default(),
             health: HealthConfig::default(),
+            scope: Default::default(),
+            detection: Default::default(),
             correlation: Default::default(),
             alertmanager: Default::default(),
         }

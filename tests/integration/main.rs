@@ -4,7 +4,9 @@
 
 mod support;
 
+mod alertmanager;
 mod app;
+mod pipeline;
 mod sim;
 mod store;
 mod test_env;

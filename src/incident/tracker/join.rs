@@ -467,7 +467,8 @@ impl Tracker {
             .open
             .values()
             .flat_map(|i| i.active_signals().map(|s| s.key()))
-            .filter(|k| !seen.contains(k))
+            // Alerts are not re-listed from the cluster: Alertmanager says when they resolve.
+            .filter(|k| k.name != crate::detect::SignalName::Alert && !seen.contains(k))
             .collect();
         for key in stale {
             self.clear(&key, now);

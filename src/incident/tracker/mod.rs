@@ -44,6 +44,8 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 const LAZY_FLUSH: Duration = Duration::from_secs(1);
 /// Inputs processed before one flush, so a storm is written in batches.
 const BATCH: usize = 256;
+/// Inputs waiting for the tracker; the observer waits when it is full.
+const INPUT_QUEUE: usize = 4096;
 
 /// What the tracker needs to know.
 #[derive(Debug, Clone)]
@@ -84,6 +86,13 @@ pub struct TrackerHandle {
 }
 
 impl TrackerHandle {
+    /// A handle whose inputs go to `rx` instead of a tracker: for one-shot tools (`lookout
+    /// scan`) and tests that only want the signals.
+    pub fn detached(capacity: usize) -> (Self, mpsc::Receiver<TrackerInput>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (Self { tx }, rx)
+    }
+
     /// Sends an input; false if the tracker has stopped.
     pub async fn send(&self, input: TrackerInput) -> bool {
         self.tx.send(input).await.is_ok()
@@ -206,8 +215,28 @@ impl Tracker {
         self,
         shutdown: CancellationToken,
     ) -> (TrackerHandle, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(4096);
+        let (tx, rx) = mpsc::channel(INPUT_QUEUE);
         let task = tokio::spawn(self.run(rx, shutdown));
+        (TrackerHandle { tx }, task)
+    }
+
+    /// Starts a task that loads the tracker (waiting for the store as long as it takes) and
+    /// runs it. The handle works at once: inputs queue until the tracker is loaded.
+    pub fn start(
+        settings: TrackerSettings,
+        store: SharedStore,
+        clock: SharedClock,
+        bus: IncidentBus,
+        metrics: TrackerMetrics,
+        shutdown: CancellationToken,
+    ) -> (TrackerHandle, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(INPUT_QUEUE);
+        let task = tokio::spawn(async move {
+            if let Some(tracker) = Self::load(settings, store, clock, bus, metrics, &shutdown).await
+            {
+                tracker.run(rx, shutdown).await;
+            }
+        });
         (TrackerHandle { tx }, task)
     }
 
