@@ -9,4 +9,5 @@ mod app;
 mod pipeline;
 mod sim;
 mod store;
+mod storm;
 mod test_env;
