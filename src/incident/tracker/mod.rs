@@ -272,6 +272,9 @@ impl Tracker {
                             Err(_) => break,
                         }
                     }
+                    // Under a steady stream of inputs the timer branch may not get its turn:
+                    // announcements and resolutions that are due go out with this batch.
+                    self.fire_timers().await;
                     self.flush_or_schedule_retry(false).await;
                 }
                 _ = sleep(timer_in) => {
