@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,7 @@ fn main() {
     });
 }
 
-async fn client(kubeconfig: &PathBuf) -> kube::Client {
+async fn client(kubeconfig: &Path) -> kube::Client {
     let kc = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
     let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
         .await
@@ -98,7 +98,7 @@ fn oom_crash_loop_status(pod: &str) -> serde_json::Value {
                 "message": format!("back-off 40s restarting failed container=app pod={pod}")}}}]}})
 }
 
-async fn latency(client: &kube::Client, kubeconfig: &PathBuf, redis: &str) {
+async fn latency(client: &kube::Client, kubeconfig: &Path, redis: &str) {
     let ns = namespace(client, "bench-latency").await;
     let mut config = Config {
         cluster: format!("bench-{}", std::process::id()),
@@ -167,7 +167,7 @@ async fn latency(client: &kube::Client, kubeconfig: &PathBuf, redis: &str) {
     delete_namespace(client, &ns).await;
 }
 
-async fn memory(client: &kube::Client, kubeconfig: &PathBuf) {
+async fn memory(client: &kube::Client, kubeconfig: &Path) {
     let ns = namespace(client, "bench-memory").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
     let events: Api<Event> = Api::namespaced(client.clone(), &ns);
