@@ -27,7 +27,11 @@ use super::quantity;
 const DELETE_RETRY: Duration = Duration::from_secs(5);
 
 pub async fn run(shared: Arc<Shared>) {
-    shared.view.ready().await;
+    tokio::select! {
+        _ = shared.cancel.cancelled() => return,
+        _ = shared.view.ready() => {},
+    }
+    debug!("kubelet started");
     let mut pods: HashMap<String, PodRuntime> = HashMap::new();
     let mut next_eviction: HashMap<String, Instant> = HashMap::new();
     loop {

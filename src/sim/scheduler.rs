@@ -31,7 +31,11 @@ struct Assumed {
 const ASSUME_TTL: Duration = Duration::from_secs(30);
 
 pub async fn run(shared: Arc<Shared>) {
-    shared.view.ready().await;
+    tokio::select! {
+        _ = shared.cancel.cancelled() => return,
+        _ = shared.view.ready() => {},
+    }
+    debug!("scheduler started");
     let mut assumed: HashMap<String, Assumed> = HashMap::new();
     let mut retry_at: HashMap<String, Instant> = HashMap::new();
     let mut failure_message: HashMap<String, String> = HashMap::new();

@@ -13,7 +13,7 @@ use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde::de::DeserializeOwned;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -29,6 +29,8 @@ pub struct View {
     config_maps: Vec<Store<ConfigMap>>,
     secrets: Vec<Store<Secret>>,
     nodes: Store<Node>,
+    /// True once every store has its first full list.
+    ready: watch::Receiver<bool>,
 }
 
 impl View {
@@ -61,29 +63,41 @@ impl View {
             cancel,
             &mut tasks,
         );
-        (
-            Self {
-                pods,
-                config_maps,
-                secrets,
-                nodes,
-            },
-            tasks,
-        )
+        let (ready_tx, ready) = watch::channel(false);
+        let view = Self {
+            pods,
+            config_maps,
+            secrets,
+            nodes,
+            ready,
+        };
+        // `Store::wait_until_ready` wakes only the last task that polled it (kube-runtime's
+        // DelayedInit keeps one waker), so a single task waits and broadcasts.
+        let (waiter, cancel) = (view.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move {
+            let all_listed = async {
+                for s in &waiter.pods {
+                    let _ = s.wait_until_ready().await;
+                }
+                for s in &waiter.config_maps {
+                    let _ = s.wait_until_ready().await;
+                }
+                for s in &waiter.secrets {
+                    let _ = s.wait_until_ready().await;
+                }
+                let _ = waiter.nodes.wait_until_ready().await;
+            };
+            if cancel.run_until_cancelled(all_listed).await.is_some() {
+                let _ = ready_tx.send(true);
+            }
+        }));
+        (view, tasks)
     }
 
     /// Waits until every store has its first full list.
     pub async fn ready(&self) {
-        for s in &self.pods {
-            let _ = s.wait_until_ready().await;
-        }
-        for s in &self.config_maps {
-            let _ = s.wait_until_ready().await;
-        }
-        for s in &self.secrets {
-            let _ = s.wait_until_ready().await;
-        }
-        let _ = self.nodes.wait_until_ready().await;
+        let mut ready = self.ready.clone();
+        let _ = ready.wait_for(|r| *r).await;
     }
 
     pub fn pods(&self) -> Vec<Arc<Pod>> {
@@ -165,7 +179,10 @@ where
                 next = stream.next() => next,
             };
             match next {
-                Some(Ok(_)) => wake.iter().for_each(|n| n.notify_one()),
+                Some(Ok(event)) => {
+                    trace_event(&event);
+                    wake.iter().for_each(|n| n.notify_one());
+                }
                 Some(Err(e)) => {
                     warn!(error = %e, kind = std::any::type_name::<K>(), "watch failed; retrying")
                 }
@@ -174,6 +191,18 @@ where
         }
     }));
     reader
+}
+
+fn trace_event<K: kube::Resource>(event: &watcher::Event<K>) {
+    let kind = std::any::type_name::<K>().rsplit("::").next().unwrap_or("");
+    match event {
+        watcher::Event::Apply(o) | watcher::Event::InitApply(o) => {
+            tracing::trace!(kind, name = ?o.meta().name, "watch apply");
+        }
+        watcher::Event::Delete(o) => tracing::trace!(kind, name = ?o.meta().name, "watch delete"),
+        watcher::Event::Init => tracing::debug!(kind, "watch list started"),
+        watcher::Event::InitDone => tracing::debug!(kind, "watch list done"),
+    }
 }
 
 fn strip_pod(pod: &mut Pod) {
