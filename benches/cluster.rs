@@ -105,7 +105,7 @@ async fn latency(client: &kube::Client, kubeconfig: &Path, redis: &str) {
         ..Config::default()
     };
     config.redis.url = SecretUrl::new(redis);
-    config.kubernetes.kubeconfig = Some(kubeconfig.clone());
+    config.kubernetes.kubeconfig = Some(kubeconfig.to_path_buf());
     config.http.listen = "127.0.0.1:0".parse().expect("addr");
     config.scope.include_namespaces = vec![ns.clone()];
     // Measure creation, not the settle window.
