@@ -256,6 +256,45 @@ impl SimTest {
     }
 }
 
+impl Drop for SimTest {
+    /// A test that panicked never reached `stop`: its nodes would stay registered (looking
+    /// Ready forever, as nothing marks a silent node down here) and show up in other tests'
+    /// cluster-wide views. Clean up on a runtime of our own, since the test's is unwinding.
+    fn drop(&mut self) {
+        let Some(sim) = self.sim.take() else {
+            return;
+        };
+        drop(sim);
+        let (nodes, ns) = (self.nodes.clone(), self.ns.name.clone());
+        let cleanup = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let client = admin_client().await;
+                let api = Api::<Node>::all(client.clone());
+                for node in nodes {
+                    let _ = api.delete(&node, &kube::api::DeleteParams::default()).await;
+                }
+                let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+                let _ = pods
+                    .delete_collection(
+                        &kube::api::DeleteParams::default().grace_period(0),
+                        &ListParams::default(),
+                    )
+                    .await;
+                let _ = Api::<k8s_openapi::api::core::v1::Namespace>::all(client)
+                    .delete(&ns, &kube::api::DeleteParams::default())
+                    .await;
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
 /// A Deployment of one container `app` labelled `app=<name>`, with template annotations.
 pub fn deployment(
     name: &str,
