@@ -122,7 +122,11 @@ async fn alerts_from_a_real_alertmanager_become_incidents_and_resolve() {
     for _ in 0..2 {
         let e = bot
             .next("an alert incident", |e| {
+                // Other tests' nodes share the cluster: only alert incidents count here.
                 e.kind == IncidentEventKind::Created
+                    && e.incident
+                        .active_signals()
+                        .any(|s| s.name.as_str() == "alert")
             })
             .await;
         created.push(e.incident.clone());
@@ -130,7 +134,7 @@ async fn alerts_from_a_real_alertmanager_become_incidents_and_resolve() {
     let by_workload = created
         .iter()
         .find(|i| i.primary.kind == "Deployment")
-        .expect("the alert naming a Deployment belongs to it");
+        .unwrap_or_else(|| panic!("the alert naming a Deployment belongs to it: {created:#?}"));
     assert_eq!(by_workload.primary.name, "checkout");
     assert_eq!(by_workload.primary.namespace.as_deref(), Some(ns.as_str()));
     let signal = by_workload.active_signals().next().unwrap();
@@ -154,6 +158,10 @@ async fn alerts_from_a_real_alertmanager_become_incidents_and_resolve() {
         let e = bot
             .next("alert incidents to resolve", |e| {
                 e.kind == IncidentEventKind::Resolved
+                    && e.incident
+                        .signals
+                        .values()
+                        .any(|s| s.signal.name.as_str() == "alert")
             })
             .await;
         resolved.insert(e.incident.id.clone());

@@ -115,9 +115,11 @@ async fn an_oom_crash_loop_becomes_one_incident_that_survives_a_restart_and_reso
     let mut bot = Bot::start(bot_config(&t.ns.name, &cluster)).await;
     t.create::<Deployment>(oom_deployment("web", 2)).await;
 
+    // The shared cluster has other tests' nodes (cluster-scoped, so namespace scope does not
+    // hide them): look for this test's incident.
     let created = bot
         .next("the incident to be announced", |e| {
-            e.kind == IncidentEventKind::Created
+            e.kind == IncidentEventKind::Created && e.incident.primary.name == "web"
         })
         .await;
     let incident = &created.incident;
@@ -140,7 +142,7 @@ async fn an_oom_crash_loop_becomes_one_incident_that_survives_a_restart_and_reso
     assert!(
         after_restart
             .iter()
-            .all(|e| e.kind != IncidentEventKind::Created),
+            .all(|e| e.kind != IncidentEventKind::Created || e.incident.primary.kind == "Node"),
         "a restart announced again: {:?}",
         after_restart
             .iter()
@@ -148,7 +150,7 @@ async fn an_oom_crash_loop_becomes_one_incident_that_survives_a_restart_and_reso
             .collect::<Vec<_>>()
     );
     let open = bot.store.list("open-incidents").await.unwrap();
-    assert_eq!(open, vec![id.clone()]);
+    assert!(open.contains(&id), "{open:?}");
 
     // The fix: enough memory. New pods come up healthy, old ones go, the incident resolves.
     t.patch::<Deployment>(
@@ -165,7 +167,13 @@ async fn an_oom_crash_loop_becomes_one_incident_that_survives_a_restart_and_reso
         .await;
     assert_eq!(resolved.incident.state, IncidentState::Resolved);
     assert!(resolved.incident.resolved_at.is_some());
-    assert!(bot.store.list("open-incidents").await.unwrap().is_empty());
+    assert!(
+        !bot.store
+            .list("open-incidents")
+            .await
+            .unwrap()
+            .contains(&id)
+    );
     bot.stop().await;
     t.stop().await;
 }

@@ -46,13 +46,17 @@ fn small(container: serde_json::Value) -> serde_json::Value {
 }
 
 /// Waits until the set of announced incidents stops growing for `quiet`.
-async fn settled_incidents(bot: &mut Bot, quiet: Duration) -> BTreeSet<String> {
+/// The shared cluster has other tests' nodes (cluster-scoped: namespace scope does not hide
+/// them), so only incidents about this namespace count.
+async fn settled_incidents(bot: &mut Bot, ns: &str, quiet: Duration) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
     loop {
         let mut grew = false;
         for e in bot.quiet_for(quiet).await {
-            if e.kind == IncidentEventKind::Created {
+            if e.kind == IncidentEventKind::Created
+                && e.incident.primary.namespace.as_deref() == Some(ns)
+            {
                 grew |= ids.insert(e.incident.id.clone());
             }
         }
@@ -99,10 +103,13 @@ async fn a_storm_of_unrelated_crashes_is_one_incident_per_deployment_even_across
     let mut second = Bot::start(config).await;
     let mut ids: BTreeSet<String> = early
         .drain(..)
-        .filter(|e| e.kind == IncidentEventKind::Created)
+        .filter(|e| {
+            e.kind == IncidentEventKind::Created
+                && e.incident.primary.namespace.as_deref() == Some(t.ns.name.as_str())
+        })
         .map(|e| e.incident.id.clone())
         .collect();
-    ids.extend(settled_incidents(&mut second, Duration::from_secs(6)).await);
+    ids.extend(settled_incidents(&mut second, &t.ns.name, Duration::from_secs(6)).await);
 
     assert_eq!(ids.len(), DEPLOYMENTS, "{ids:#?}");
     let open: BTreeSet<String> = second
@@ -112,7 +119,8 @@ async fn a_storm_of_unrelated_crashes_is_one_incident_per_deployment_even_across
         .unwrap()
         .into_iter()
         .collect();
-    assert_eq!(open, ids, "every announced incident is open, none twice");
+    // Other tests' stale nodes may have incidents of their own in this bot's store.
+    assert!(open.is_superset(&ids), "every announced incident is open");
     let mut owners = BTreeSet::new();
     for id in &ids {
         let incident: lookout::incident::Incident =
@@ -151,7 +159,7 @@ async fn a_storm_on_one_missing_secret_is_one_incident() {
         ))
         .await;
     }
-    let ids = settled_incidents(&mut bot, Duration::from_secs(6)).await;
+    let ids = settled_incidents(&mut bot, &t.ns.name, Duration::from_secs(6)).await;
     assert_eq!(ids.len(), 1, "{ids:?}");
     let id = ids.into_iter().next().unwrap();
     // Pods keep arriving: every Deployment joins the one incident as its pods fail.
@@ -172,7 +180,10 @@ async fn a_storm_on_one_missing_secret_is_one_incident() {
         .quiet_for(Duration::from_secs(2))
         .await
         .into_iter()
-        .filter(|e| e.kind == IncidentEventKind::Created)
+        .filter(|e| {
+            e.kind == IncidentEventKind::Created
+                && e.incident.primary.namespace.as_deref() == Some(t.ns.name.as_str())
+        })
         .map(|e| e.incident.id.clone())
         .collect();
     assert!(later.is_empty(), "more incidents: {later:?}");
