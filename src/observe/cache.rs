@@ -77,6 +77,21 @@ impl Cache {
         Some(crate::detect::root_owner("Pod", pod, self))
     }
 
+    /// Since when a pod that `kind namespace/name` controls has been not Ready: the earliest
+    /// Ready transition among its cached pods that are not Ready now.
+    pub fn pods_unready_since(&self, kind: &str, key: &Key) -> Option<DateTime<Utc>> {
+        self.pods
+            .iter()
+            .filter(|((ns, _), pod)| {
+                *ns == key.0
+                    && pod
+                        .controller()
+                        .is_some_and(|c| c.kind == kind && c.name == key.1)
+            })
+            .filter_map(|(_, pod)| pod_unready_since(pod))
+            .min()
+    }
+
     /// Drops event facts that are too old to count.
     pub fn prune_facts(&mut self, cutoff: DateTime<Utc>) {
         self.facts.retain(|_, f| !f.prune(cutoff));
@@ -84,6 +99,19 @@ impl Cache {
 }
 
 use crate::detect::EventFact;
+
+/// Since when a live pod has not been Ready (its Ready condition's transition, else its
+/// creation); `None` when it is Ready, finished or going away.
+pub fn pod_unready_since(pod: &Pod) -> Option<DateTime<Utc>> {
+    if pod.is_deleting() || matches!(pod.phase(), "Succeeded" | "Failed") {
+        return None;
+    }
+    match pod.condition("Ready") {
+        Some(c) if c.is_true() => None,
+        Some(c) => c.last_transition_time.or(pod.created()),
+        None => pod.created(),
+    }
+}
 
 impl OwnerLookup for Cache {
     fn parent(&self, kind: &str, namespace: &str, name: &str) -> Parent<'_> {

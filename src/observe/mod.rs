@@ -11,6 +11,9 @@ mod cache;
 mod units;
 pub mod watchers;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 

@@ -4,10 +4,12 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
+
 use super::Observer;
-use super::cache::{Cache, Key, key_of};
+use super::cache::{Cache, Key, key_of, pod_unready_since};
 use crate::cluster::Observed;
-use crate::detect::classify;
+use crate::detect::{Detection, classify};
 use crate::model::*;
 
 /// One object that detection evaluates.
@@ -91,7 +93,8 @@ impl Observer {
                 let new_node = if deleted { None } else { new_node };
                 me.cache
                     .count_pod_move(old_node.as_deref(), new_node.as_deref());
-                let mut units = vec![Unit::Pod(key)];
+                let mut units: Vec<Unit> = me.cache.unready_pod_seen(&key).into_iter().collect();
+                units.push(Unit::Pod(key));
                 // The node's evidence counts its pods; only worth it while the node has signals.
                 for node in [old_node, new_node].into_iter().flatten() {
                     let unit = Unit::Node(node);
@@ -422,12 +425,14 @@ impl Observer {
                 .get(k)
                 .map(|o| d.replicaset(o, c.facts_of("ReplicaSet", &k.0, &k.1), c, now)),
             Unit::StatefulSet(k) => c.statefulsets.get(k).map(|o| {
-                let since = c.unready_since.get(&("StatefulSet", k.clone())).copied();
-                d.statefulset(o, c.facts_of("StatefulSet", &k.0, &k.1), c, since, now)
+                let facts = c.facts_of("StatefulSet", &k.0, &k.1);
+                c.with_pod_history("StatefulSet", k, |since| {
+                    d.statefulset(o, facts, c, since, now)
+                })
             }),
             Unit::DaemonSet(k) => c.daemonsets.get(k).map(|o| {
-                let since = c.unready_since.get(&("DaemonSet", k.clone())).copied();
-                d.daemonset(o, c.facts_of("DaemonSet", &k.0, &k.1), c, since, now)
+                let facts = c.facts_of("DaemonSet", &k.0, &k.1);
+                c.with_pod_history("DaemonSet", k, |since| d.daemonset(o, facts, c, since, now))
             }),
             Unit::Job(k) => c
                 .jobs
@@ -473,5 +478,52 @@ impl Observer {
             observed,
         )
         .await;
+    }
+}
+
+/// StatefulSet and DaemonSet status carries no timestamps: the observer keeps since when it
+/// has seen each one not ready (`Cache::unready_since`). Seen for the first time — a restart,
+/// or `lookout scan`, which sees everything once — that would be "now", and a set whose pods
+/// have been failing for an hour would wait out its grace period again (a scan would never
+/// report it). Its pods' Ready conditions do carry the time, so they move it back.
+impl Cache {
+    /// Detection of a StatefulSet or DaemonSet (`detect` takes the not-ready time to use). When
+    /// it is newly not ready here, its cached pods may tell it has been for longer.
+    fn with_pod_history(
+        &self,
+        kind: &'static str,
+        key: &Key,
+        detect: impl Fn(Option<DateTime<Utc>>) -> Detection,
+    ) -> Detection {
+        let held = self.unready_since.get(&(kind, key.clone())).copied();
+        let found = detect(held);
+        let (None, Some(seen)) = (held, found.unready_since) else {
+            return found;
+        };
+        match self.pods_unready_since(kind, key) {
+            Some(since) if since < seen => detect(Some(since)),
+            _ => found,
+        }
+    }
+
+    /// A pod changed: when it is a not-Ready pod of a StatefulSet or DaemonSet held as not
+    /// ready since later than the pod (it was seen before its pods), moves that time back to
+    /// the pod's and returns the set's unit to evaluate again.
+    fn unready_pod_seen(&mut self, pod: &Key) -> Option<Unit> {
+        let p = self.pods.get(pod)?;
+        let controller = p.controller()?;
+        let (kind, unit): (&'static str, fn(Key) -> Unit) = match controller.kind.as_str() {
+            "StatefulSet" => ("StatefulSet", Unit::StatefulSet),
+            "DaemonSet" => ("DaemonSet", Unit::DaemonSet),
+            _ => return None,
+        };
+        let since = pod_unready_since(p)?;
+        let owner = (pod.0.clone(), controller.name.clone());
+        let held = self.unready_since.get_mut(&(kind, owner.clone()))?;
+        if *held <= since {
+            return None;
+        }
+        *held = since;
+        Some(unit(owner))
     }
 }
