@@ -41,7 +41,8 @@ pub enum ScanError {
     Kube(#[from] kube::Error),
 }
 
-/// Scans the cluster. `namespace` narrows the scope to one namespace.
+/// Scans the cluster. `namespace` narrows the scope to one namespace: its objects only, no
+/// Nodes (without it, the config's scope applies and Nodes are included).
 pub async fn scan(
     client: kube::Client,
     config: &Config,
@@ -124,6 +125,7 @@ pub async fn scan(
     let held = collector.await.unwrap_or_default();
     let mut findings: Vec<Finding> = held
         .into_values()
+        .filter(|s| in_namespace(s, namespace))
         .map(|s| finding(config, &production, s))
         .collect();
     findings.sort_by(|a, b| {
@@ -135,6 +137,12 @@ pub async fn scan(
             .then_with(|| a.signal.cmp(&b.signal))
     });
     Ok(findings)
+}
+
+/// Whether a signal belongs in a scan narrowed to `namespace`: only that namespace's objects.
+/// Nodes are in no namespace; their problems show on the namespace's pods.
+fn in_namespace(s: &Signal, namespace: Option<&str>) -> bool {
+    namespace.is_none_or(|ns| s.object.namespace.as_deref() == Some(ns))
 }
 
 fn finding(config: &Config, production: &BTreeSet<String>, s: Signal) -> Finding {
@@ -211,4 +219,37 @@ fn truncate(s: &str, max: usize) -> String {
     let mut t: String = one_line.chars().take(max - 1).collect();
     t.push('…');
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{Evidence, ObjectRef, SignalName};
+
+    fn signal(object: ObjectRef) -> Signal {
+        Signal {
+            name: SignalName::NodeNotReady,
+            owner: object.clone(),
+            object,
+            node: None,
+            cause: None,
+            evidence: Evidence::default(),
+        }
+    }
+
+    #[test]
+    fn a_scan_narrowed_to_a_namespace_leaves_out_other_namespaces_and_nodes() {
+        let node = signal(ObjectRef::cluster_scoped("Node", "node-1"));
+        let pod = signal(ObjectRef::namespaced("Pod", "shop", "web-1"));
+        let other = signal(ObjectRef::namespaced("Pod", "ops", "agent-1"));
+        let kept = |ns| {
+            [&node, &pod, &other]
+                .into_iter()
+                .filter(|s| in_namespace(s, ns))
+                .map(|s| s.object.name.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kept(Some("shop")), ["web-1"]);
+        assert_eq!(kept(None), ["node-1", "web-1", "agent-1"]);
+    }
 }
