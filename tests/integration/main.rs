@@ -7,6 +7,7 @@ mod support;
 mod alertmanager;
 mod app;
 mod pipeline;
+mod signals;
 mod sim;
 mod store;
 mod storm;
