@@ -1,0 +1,4 @@
+//! Fake chat services that speak the real protocols, so the real client libraries run
+//! against them unmodified.
+
+pub mod slack;
