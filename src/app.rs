@@ -20,6 +20,14 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::alertmanager::{self, Payload};
+use crate::chat::commands::Commands;
+use crate::chat::console::ConsolePlatform;
+use crate::chat::handler::ChatHandler;
+use crate::chat::notifier::Notifier;
+use crate::chat::outbound::{ChatMetrics, Outbound};
+use crate::chat::redact::NoRedaction;
+use crate::chat::slack::SlackPlatform;
+use crate::chat::{ActionCodec, SharedPlatform};
 use crate::clock::{SharedClock, SystemClock};
 use crate::cluster::{WatchMetrics, discover};
 use crate::config::{Config, StoreBackend};
@@ -51,6 +59,8 @@ pub struct App {
     watch_metrics: WatchMetrics,
     alert_routes: Option<axum::Router>,
     alerts: mpsc::Receiver<Payload>,
+    platforms: Vec<SharedPlatform>,
+    chat_metrics: ChatMetrics,
 }
 
 impl App {
@@ -82,6 +92,26 @@ impl App {
         let watch_metrics = WatchMetrics::new(&mut registry);
         let (alert_tx, alerts) = mpsc::channel(ALERT_QUEUE);
         let alert_routes = alertmanager::router(&config.alertmanager, alert_tx, &mut registry);
+        let chat_metrics = ChatMetrics::new(&mut registry);
+        let mut platforms: Vec<SharedPlatform> = Vec::new();
+        if config.platforms.slack_enabled() {
+            let slack =
+                SlackPlatform::new(config.platforms.slack.clone()).map_err(|e| match e {
+                    crate::chat::slack::SlackError::Config { field, reason } => {
+                        crate::config::ConfigError::single(
+                            format!("platforms.slack.{field}"),
+                            reason,
+                        )
+                    }
+                    other => {
+                        crate::config::ConfigError::single("platforms.slack", other.to_string())
+                    }
+                })?;
+            platforms.push(Arc::new(slack));
+        }
+        if config.platforms.console.enabled {
+            platforms.push(Arc::new(ConsolePlatform::stdio(&config.platforms.console)));
+        }
         let listener = TcpListener::bind(config.http.listen)
             .await
             .map_err(Error::Http)?;
@@ -99,7 +129,17 @@ impl App {
             watch_metrics,
             alert_routes,
             alerts,
+            platforms,
+            chat_metrics,
         })
+    }
+
+    /// Adds a chat platform, replacing a configured one of the same name (tests use this to
+    /// run the console on pipes, for example).
+    pub fn with_platform(mut self, platform: SharedPlatform) -> Self {
+        self.platforms.retain(|p| p.name() != platform.name());
+        self.platforms.push(platform);
+        self
     }
 
     /// The address the HTTP server is bound to (useful with port 0).
@@ -136,6 +176,8 @@ impl App {
             watch_metrics,
             alert_routes,
             mut alerts,
+            platforms,
+            chat_metrics,
         } = self;
         let cancel = CancellationToken::new();
         let tasks = TaskTracker::new();
@@ -202,10 +244,82 @@ impl App {
             cancel.child_token(),
         ));
 
+        // Chat: the outbound queue, incident cards, and what people say and click.
+        let outbound = Outbound::new(
+            store.clone(),
+            clock.clone(),
+            platforms.clone(),
+            chat_metrics,
+            cancel.child_token(),
+        );
+        {
+            let outbound = outbound.clone();
+            let clock = clock.clone();
+            let cancel = cancel.child_token();
+            tasks.spawn(async move {
+                let mut delay = Duration::from_millis(200);
+                loop {
+                    match outbound.recover().await {
+                        Ok(n) => {
+                            if n > 0 {
+                                info!(
+                                    messages = n,
+                                    "resuming chat messages pending before the restart"
+                                );
+                            }
+                            return;
+                        }
+                        Err(error) => warn!(%error, "cannot read pending chat messages yet"),
+                    }
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = clock.sleep(delay) => {}
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+            });
+        }
+        let redact = Arc::new(NoRedaction);
+        let notifier = Notifier {
+            outbound: outbound.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            rules: config.effective_routing(),
+            cluster: config.cluster.clone(),
+            redact,
+        };
+        tasks.spawn(notifier.run(bus.subscribe(), cancel.child_token()));
+        let (chat_tx, chat_rx) = mpsc::channel(1024);
+        let mut chat_routes = Vec::new();
+        for platform in &platforms {
+            if let Some(routes) = platform.clone().routes(chat_tx.clone()) {
+                chat_routes.push(routes);
+            }
+            tasks.spawn(platform.clone().run(chat_tx.clone(), cancel.child_token()));
+        }
+        drop(chat_tx);
+        let handler = ChatHandler::new(
+            outbound.clone(),
+            ActionCodec::new(&config.cluster),
+            Commands {
+                store: store.clone(),
+                outbound: outbound.clone(),
+                cluster: config.cluster.clone(),
+            },
+        );
+        tasks.spawn(handler.run(chat_rx, cancel.child_token()));
+        {
+            let outbound = outbound.clone();
+            tasks.spawn(async move { outbound.stopped().await });
+        }
+
         let mut router = http::core_router(http::CoreState {
             health: health.clone(),
             registry: Arc::new(registry),
         });
+        for routes in chat_routes {
+            router = router.merge(routes);
+        }
         if let Some(routes) = alert_routes {
             router = router.merge(routes);
         } else {

@@ -10,6 +10,7 @@
 
 pub mod alertmanager;
 pub mod app;
+pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod cluster;

@@ -109,6 +109,19 @@ pub static ENV_VARS: &[EnvVar] = &[
         },
     },
     EnvVar {
+        name: "LOOKOUT_CONSOLE",
+        default: "false",
+        doc: "Run the terminal chat (platforms.console.enabled): true or false.",
+        apply: |c, v| {
+            c.platforms.console.enabled = match v {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => return Err(format!("expected `true` or `false`, got `{v}`")),
+            };
+            Ok(())
+        },
+    },
+    EnvVar {
         name: "KUBECONFIG",
         default: "",
         doc: "Kubeconfig path (kubernetes.kubeconfig); unset: ~/.kube/config or in-cluster.",
@@ -117,6 +130,33 @@ pub static ENV_VARS: &[EnvVar] = &[
             if c.kubernetes.kubeconfig.is_none() {
                 c.kubernetes.kubeconfig = Some(PathBuf::from(v));
             }
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_SLACK_BOT_TOKEN",
+        default: "",
+        doc: "Slack bot token, xoxb-... (platforms.slack.bot_token); unset: Slack is off.",
+        apply: |c, v| {
+            c.platforms.slack.bot_token = super::secret::Secret::new(v);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_SLACK_APP_TOKEN",
+        default: "",
+        doc: "Slack app-level token, xapp-..., for Socket Mode (platforms.slack.app_token).",
+        apply: |c, v| {
+            c.platforms.slack.app_token = super::secret::Secret::new(v);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_SLACK_SIGNING_SECRET",
+        default: "",
+        doc: "Slack signing secret for the HTTP Events API (platforms.slack.signing_secret).",
+        apply: |c, v| {
+            c.platforms.slack.signing_secret = super::secret::Secret::new(v);
             Ok(())
         },
     },

@@ -37,6 +37,54 @@ pub struct Config {
     pub correlation: crate::correlate::CorrelationConfig,
     /// The Alertmanager webhook.
     pub alertmanager: crate::alertmanager::AlertmanagerConfig,
+    /// Chat platforms. Slack is on when its bot token is set; the console when enabled.
+    pub platforms: PlatformsConfig,
+    /// Which channels see which incidents: rules tried in order, the first match decides.
+    /// Empty with only the console on: everything goes to the console.
+    pub routing: Vec<crate::chat::routing::RouteRule>,
+}
+
+/// The chat platforms.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlatformsConfig {
+    /// Slack (Socket Mode or the HTTP Events API).
+    pub slack: crate::chat::slack::SlackConfig,
+    /// A terminal chat for local runs and the demo.
+    pub console: crate::chat::console::ConsoleConfig,
+}
+
+impl PlatformsConfig {
+    /// Whether Slack is configured (its bot token is set).
+    pub fn slack_enabled(&self) -> bool {
+        !self.slack.bot_token.is_empty()
+    }
+
+    /// Names of the platforms that run.
+    pub fn enabled(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.slack_enabled() {
+            out.push("slack");
+        }
+        if self.console.enabled {
+            out.push("console");
+        }
+        out
+    }
+}
+
+impl Config {
+    /// The routing rules in effect: the configured ones, or everything to the console when
+    /// none are configured and the console runs.
+    pub fn effective_routing(&self) -> Vec<crate::chat::routing::RouteRule> {
+        if self.routing.is_empty() && self.platforms.console.enabled {
+            return vec![crate::chat::routing::RouteRule {
+                matches: Default::default(),
+                to: vec!["console".parse().expect("a valid target")],
+            }];
+        }
+        self.routing.clone()
+    }
 }
 
 impl Default for Config {
@@ -53,6 +101,8 @@ impl Default for Config {
             detection: Default::default(),
             correlation: Default::default(),
             alertmanager: Default::default(),
+            platforms: Default::default(),
+            routing: Vec::new(),
         }
     }
 }

@@ -94,6 +94,39 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             "must be at least 1024 (Alertmanager sends whole alert groups)".into(),
         );
     }
+    if config.platforms.slack_enabled() {
+        for (field, reason) in config.platforms.slack.validate() {
+            err(&format!("platforms.slack.{field}"), reason);
+        }
+    }
+    let enabled = config.platforms.enabled();
+    for (i, rule) in config.routing.iter().enumerate() {
+        if rule.to.is_empty() {
+            err(&format!("routing[{i}].to"), "names no target".into());
+        }
+        for (j, target) in rule.to.iter().enumerate() {
+            if !enabled.contains(&target.platform.as_str()) {
+                err(
+                    &format!("routing[{i}].to[{j}]"),
+                    format!(
+                        "`{target}`: platform `{}` is not configured (enabled: {})",
+                        target.platform,
+                        if enabled.is_empty() {
+                            "none".to_string()
+                        } else {
+                            enabled.join(", ")
+                        }
+                    ),
+                );
+            }
+        }
+    }
+    if config.routing.is_empty() && config.platforms.slack_enabled() {
+        err(
+            "routing",
+            "Slack is configured but no rule routes incidents to it; add e.g. `- to: [\"slack:#k8s-alerts\"]`".into(),
+        );
+    }
     if config.store.audit_max_len == 0 {
         err("store.audit_max_len", "must be at least 1".into());
     }

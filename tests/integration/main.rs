@@ -6,6 +6,8 @@ mod support;
 
 mod alertmanager;
 mod app;
+mod chat;
+mod fakes;
 mod pipeline;
 mod signals;
 mod sim;

@@ -1,0 +1,125 @@
+//! What Lookout does with what people say and click, once for every platform: mentions are
+//! commands (answered in a thread), clicks are decoded (another cluster's or an unknown
+//! button gets a private "no"), and a click's verb goes to the component that registered it
+//! (approvals, acknowledgements...), so a new kind of button is one registration, not a change
+//! here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::action::{Action, ActionCodec, ActionError};
+use super::commands::Commands;
+use super::event::{ChatEvent, Click, Inbound};
+use super::outbound::{Outbound, Post, Thread};
+
+/// The answer to a click.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClickReply {
+    /// Acknowledge silently (the handler edits the message itself, through the outbound queue).
+    Done,
+    /// Tell the clicking user something only they see.
+    Private(String),
+}
+
+/// A component that handles the buttons of one verb.
+#[async_trait]
+pub trait ClickHandler: Send + Sync + 'static {
+    async fn click(&self, click: &Click, action: &Action) -> ClickReply;
+}
+
+pub const EXPIRED: &str = "This button has expired.";
+pub const FOREIGN: &str = "This button belongs to another cluster's Lookout; it cannot act here.";
+
+pub struct ChatHandler {
+    outbound: Outbound,
+    codec: ActionCodec,
+    commands: Commands,
+    clicks: HashMap<String, Arc<dyn ClickHandler>>,
+}
+
+impl ChatHandler {
+    pub fn new(outbound: Outbound, codec: ActionCodec, commands: Commands) -> Self {
+        Self {
+            outbound,
+            codec,
+            commands,
+            clicks: HashMap::new(),
+        }
+    }
+
+    /// Routes clicks with this verb to `handler`.
+    pub fn on_click(&mut self, verb: &str, handler: Arc<dyn ClickHandler>) {
+        self.clicks.insert(verb.to_string(), handler);
+    }
+
+    pub async fn run(self, mut rx: mpsc::Receiver<ChatEvent>, shutdown: CancellationToken) {
+        loop {
+            let event = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                e = rx.recv() => match e { Some(e) => e, None => return },
+            };
+            match event {
+                ChatEvent::Message(m) => self.message(m).await,
+                ChatEvent::Click(c) => self.click(c).await,
+            }
+        }
+    }
+
+    async fn message(&self, m: Inbound) {
+        if !m.mentioned {
+            // Replies in threads without a mention: later components (rejection reasons,
+            // conversations) subscribe to these; nothing to do by default.
+            debug!(platform = %m.platform, channel = %m.channel, "thread reply without a mention");
+            return;
+        }
+        info!(platform = %m.platform, user = %m.user.identity(), text = %m.text, "mention");
+        let reply = self.commands.answer(&m).await;
+        let thread = match &m.thread {
+            Some(t) => Some(t.clone()),
+            None => match self.outbound.platform(&m.platform) {
+                Some(p) => p.open_thread(&m.message, "Lookout").await.ok(),
+                None => None,
+            },
+        };
+        let key = format!("reply:{}:{}:{}", m.platform, m.channel, m.message.id);
+        let thread = thread.map(Thread::Ref).unwrap_or(Thread::None);
+        self.outbound
+            .post(Post::new(key, &m.platform, &m.channel, reply).in_thread(thread))
+            .await;
+    }
+
+    async fn click(&self, c: Click) {
+        let reply = match self.codec.decode(&c.action) {
+            Err(ActionError::ForeignCluster) => {
+                warn!(platform = %c.platform, user = %c.user.identity(), action = %c.action, "click on another cluster's button refused");
+                ClickReply::Private(FOREIGN.into())
+            }
+            Err(ActionError::Malformed) => {
+                warn!(platform = %c.platform, action = %c.action, "click on an unknown button");
+                ClickReply::Private(EXPIRED.into())
+            }
+            Ok(action) => match self.clicks.get(&action.verb) {
+                Some(handler) => handler.click(&c, &action).await,
+                None => {
+                    warn!(verb = %action.verb, "click on a button no component handles");
+                    ClickReply::Private(EXPIRED.into())
+                }
+            },
+        };
+        let Some(platform) = self.outbound.platform(&c.platform) else {
+            return;
+        };
+        let note = match &reply {
+            ClickReply::Done => None,
+            ClickReply::Private(text) => Some(text.as_str()),
+        };
+        if let Err(error) = platform.acknowledge(&c, note).await {
+            warn!(%error, platform = %c.platform, "could not answer a click");
+        }
+    }
+}
