@@ -64,7 +64,16 @@ async fn namespace(client: &kube::Client, prefix: &str) -> String {
     name
 }
 
+/// Deletes the namespace. Its pods are bound to nodes no kubelet serves, so they are deleted
+/// with a grace period of 0 first (as `kubectl delete --force` would); otherwise they would
+/// stay Terminating and be listed by every later watch.
 async fn delete_namespace(client: &kube::Client, name: &str) {
+    let _ = Api::<Pod>::namespaced(client.clone(), name)
+        .delete_collection(
+            &DeleteParams::default().grace_period(0),
+            &Default::default(),
+        )
+        .await;
     let _ = Api::<Namespace>::all(client.clone())
         .delete(name, &DeleteParams::default())
         .await;
