@@ -17,6 +17,11 @@ pub struct DetectConfig {
     /// last of many restarts, an eviction, a failed Job of a CronJob.
     #[serde(with = "crate::config::duration")]
     pub recent_failure_window: Duration,
+    /// A container that crashed repeatedly still counts as crash-looping this long after its
+    /// last crash, even while it runs for a moment between two crashes (the kubelet's
+    /// back-off reaches 5 minutes).
+    #[serde(with = "crate::config::duration")]
+    pub crash_loop_hold: Duration,
     /// A running pod that is not Ready for this long raises `not_ready` (or `probe_failing`
     /// when its probes are reported failing).
     #[serde(with = "crate::config::duration")]
@@ -56,6 +61,7 @@ impl Default for DetectConfig {
         Self {
             high_restarts_threshold: 5,
             recent_failure_window: Duration::from_secs(30 * 60),
+            crash_loop_hold: Duration::from_secs(5 * 60),
             not_ready_grace: Duration::from_secs(5 * 60),
             unschedulable_grace: Duration::from_secs(2 * 60),
             mount_failed_grace: Duration::from_secs(60),

@@ -100,7 +100,28 @@ impl Detector {
                 .with_detail("image", image)
         };
 
-        if crash_looping {
+        // Between two crashes a crash-looping container runs for a moment; within the hold
+        // after its last crash it still counts as crash-looping, so the signal does not flap
+        // (and high_restarts does not take its place for those moments).
+        let held = !crash_looping
+            && status.restart_count >= 2
+            && last
+                .and_then(|t| t.finished_at)
+                .is_some_and(|at| out.still_recent(at, self.config.crash_loop_hold, now));
+        if held {
+            let text = format!(
+                "container {} restarted {} times; running again for now",
+                status.name, status.restart_count
+            );
+            let mut evidence = base("CrashLoopBackOff", &text);
+            if let Some(t) = last {
+                evidence = with_termination(evidence, t);
+            }
+            push(drafts, Draft::new(SignalName::CrashLoop, evidence));
+        }
+        let crash_looping = crash_looping || held;
+
+        if crash_looping && !held {
             let mut evidence = base(reason, message);
             if let Some(t) = last {
                 evidence = with_termination(evidence, t);

@@ -283,6 +283,32 @@ fn restarts_that_are_few_or_long_past_raise_nothing() {
 }
 
 #[test]
+fn a_crash_looping_container_running_between_two_crashes_is_still_crash_looping() {
+    // Restarted a minute ago and running for the moment: the back-off will bring it down
+    // again. Calling it high_restarts now would make the signals flap with every restart.
+    let pod = shop_pod().restarted("app", 8, t(9));
+    let d = detector().pod(&pod, &[], &cache(), t(10));
+    assert_eq!(names(&d), ["crash_loop"]);
+    assert_eq!(d.signals[0].evidence.reason, "CrashLoopBackOff");
+    assert_eq!(
+        d.recheck_at,
+        Some(t(14)),
+        "the hold ends five minutes after the last crash"
+    );
+    // Once the hold is over and it kept running, it is a recovered pod with many restarts.
+    let later = detector().pod(&pod, &[], &cache(), t(14));
+    assert_eq!(names(&later), ["high_restarts"]);
+    // A single restart is not a loop.
+    let once = shop_pod().restarted("app", 1, t(9));
+    assert!(
+        detector()
+            .pod(&once, &[], &cache(), t(10))
+            .signals
+            .is_empty()
+    );
+}
+
+#[test]
 fn a_crash_loop_is_not_also_high_restarts() {
     let mut pod = shop_pod().crashlooping("app");
     pod.status.container_statuses[0].restart_count = 40;
