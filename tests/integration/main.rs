@@ -11,6 +11,7 @@ mod fakes;
 mod pipeline;
 mod signals;
 mod sim;
+mod slack_incidents;
 mod store;
 mod storm;
 mod test_env;

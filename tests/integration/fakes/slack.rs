@@ -71,6 +71,8 @@ pub struct Stored {
     pub edits: u32,
     pub reply_count: u32,
     pub latest_reply: Option<String>,
+    /// When the fake received the post (latency measurements).
+    pub received: Instant,
 }
 
 impl Stored {
@@ -226,6 +228,18 @@ impl FakeSlack {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("fake slack state")
+    }
+
+    /// Adds a channel the bot is a member of (benchmarks use one per sample, so no
+    /// per-channel pacing is pending).
+    pub fn add_channel(&self, id: &str, name: &str) {
+        self.lock().channels.push(Channel {
+            id: id.into(),
+            name: name.into(),
+            bot_member: true,
+            archived: false,
+            users: HashSet::new(),
+        });
     }
 
     /// Tokens the fake accepts from now on.

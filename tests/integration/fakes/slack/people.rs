@@ -59,6 +59,7 @@ impl FakeSlack {
             edits: 0,
             reply_count: 0,
             latest_reply: None,
+            received: std::time::Instant::now(),
         });
         let mut event = json!({"type": "message", "channel": channel, "user": user, "text": text,
                                "ts": ts, "event_ts": ts, "channel_type": "channel", "team": TEAM});

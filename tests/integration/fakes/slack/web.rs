@@ -264,6 +264,7 @@ fn post_message(s: &mut State, args: &Args) -> MethodResult {
         edits: 0,
         reply_count: 0,
         latest_reply: None,
+        received: std::time::Instant::now(),
     };
     let message = super::history::message_json(&stored, true);
     s.messages.push(stored);
