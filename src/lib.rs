@@ -25,6 +25,7 @@ pub mod kube_client;
 pub mod metrics;
 pub mod model;
 pub mod observe;
+pub mod runbook;
 pub mod scan;
 #[cfg(feature = "sim")]
 pub mod sim;
