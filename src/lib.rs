@@ -22,6 +22,7 @@ pub mod health;
 pub mod http;
 pub mod incident;
 pub mod kube_client;
+pub mod llm;
 pub mod metrics;
 pub mod model;
 pub mod observe;

@@ -8,6 +8,7 @@ mod alertmanager;
 mod app;
 mod chat;
 mod fakes;
+mod llm;
 mod pipeline;
 mod signals;
 mod sim;

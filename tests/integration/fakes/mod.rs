@@ -1,4 +1,5 @@
 //! Fake chat services that speak the real protocols, so the real client libraries run
 //! against them unmodified.
 
+pub mod openai;
 pub mod slack;
