@@ -8,6 +8,7 @@
 //! trait (Redis in production, memory for local runs). Time is read through [`clock::Clock`] so
 //! tests control it. [`app`] wires the parts; `main.rs` only parses the command line.
 
+pub mod actions;
 pub mod agent;
 pub mod alertmanager;
 pub mod app;
