@@ -87,6 +87,33 @@ pub static ENV_VARS: &[EnvVar] = &[
         },
     },
     EnvVar {
+        name: "LOOKOUT_LLM_BASE_URL",
+        default: "",
+        doc: "OpenAI-compatible API base URL (llm.base_url); empty: no LLM, rules only.",
+        apply: |c, v| {
+            c.llm.base_url = v.to_string();
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_LLM_MODEL",
+        default: "",
+        doc: "Model name (llm.model).",
+        apply: |c, v| {
+            c.llm.model = v.to_string();
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_LLM_API_KEY",
+        default: "",
+        doc: "API key of the LLM endpoint (llm.api_key); OPENAI_* variables are never read.",
+        apply: |c, v| {
+            c.llm.api_key = super::secret::Secret::new(v);
+            Ok(())
+        },
+    },
+    EnvVar {
         name: "LOOKOUT_LOG",
         default: "info",
         doc: "Log filter (log.filter), RUST_LOG syntax; RUST_LOG is used when this is unset.",

@@ -39,9 +39,22 @@ pub struct Config {
     pub alertmanager: crate::alertmanager::AlertmanagerConfig,
     /// Chat platforms. Slack is on when its bot token is set; the console when enabled.
     pub platforms: PlatformsConfig,
+    /// The language model (optional): off while `base_url` is empty.
+    pub llm: crate::llm::LlmConfig,
+    /// Runbooks: the shipped ones, plus (overriding by name) those of a directory.
+    pub runbooks: RunbooksConfig,
     /// Which channels see which incidents: rules tried in order, the first match decides.
     /// Empty with only the console on: everything goes to the console.
     pub routing: Vec<crate::chat::routing::RouteRule>,
+}
+
+/// Where runbooks come from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunbooksConfig {
+    /// A directory of runbook YAML files; they add to the shipped runbooks and replace shipped
+    /// ones of the same name. Unset: the shipped runbooks only.
+    pub dir: Option<PathBuf>,
 }
 
 /// The chat platforms.
@@ -103,6 +116,8 @@ impl Default for Config {
             alertmanager: Default::default(),
             platforms: Default::default(),
             routing: Vec::new(),
+            runbooks: RunbooksConfig::default(),
+            llm: Default::default(),
         }
     }
 }

@@ -94,6 +94,9 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             "must be at least 1024 (Alertmanager sends whole alert groups)".into(),
         );
     }
+    for (field, reason) in config.llm.validate() {
+        err(&format!("llm.{field}"), reason);
+    }
     if config.platforms.slack_enabled() {
         for (field, reason) in config.platforms.slack.validate() {
             err(&format!("platforms.slack.{field}"), reason);
