@@ -17,6 +17,7 @@ pub mod cli;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod context;
 pub mod correlate;
 pub mod detect;
 pub mod health;

@@ -7,6 +7,7 @@ mod support;
 mod alertmanager;
 mod app;
 mod chat;
+mod context;
 mod fakes;
 mod llm;
 mod pipeline;
