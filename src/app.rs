@@ -25,7 +25,6 @@ use crate::chat::console::ConsolePlatform;
 use crate::chat::handler::ChatHandler;
 use crate::chat::notifier::Notifier;
 use crate::chat::outbound::{ChatMetrics, Outbound};
-use crate::chat::redact::NoRedaction;
 use crate::chat::slack::SlackPlatform;
 use crate::chat::{ActionCodec, SharedPlatform};
 use crate::clock::{SharedClock, SystemClock};
@@ -279,7 +278,12 @@ impl App {
                 }
             });
         }
-        let redact = Arc::new(NoRedaction);
+        // Validated with the config; a redactor that cannot be built would be a bug, and
+        // posting unredacted text is worse than not starting.
+        let redact: Arc<dyn crate::chat::redact::Redact> =
+            Arc::new(crate::redact::Redactor::new(&config.redaction).map_err(|e| {
+                crate::config::ConfigError::single("redaction", e.to_string())
+            })?);
         let notifier = Notifier {
             outbound: outbound.clone(),
             store: store.clone(),

@@ -28,6 +28,7 @@ pub mod llm;
 pub mod metrics;
 pub mod model;
 pub mod observe;
+pub mod redact;
 pub mod runbook;
 pub mod scan;
 #[cfg(feature = "sim")]

@@ -39,6 +39,11 @@ pub struct Config {
     pub alertmanager: crate::alertmanager::AlertmanagerConfig,
     /// Chat platforms. Slack is on when its bot token is set; the console when enabled.
     pub platforms: PlatformsConfig,
+    /// What is removed from text before it reaches the model or chat (secrets, optionally
+    /// emails and IP addresses).
+    pub redaction: crate::redact::RedactionConfig,
+    /// What the model (and the incident thread) is shown about an incident, and its size budget.
+    pub context: crate::context::ContextConfig,
     /// The language model (optional): off while `base_url` is empty.
     pub llm: crate::llm::LlmConfig,
     /// Runbooks: the shipped ones, plus (overriding by name) those of a directory.
@@ -118,6 +123,8 @@ impl Default for Config {
             routing: Vec::new(),
             runbooks: RunbooksConfig::default(),
             llm: Default::default(),
+            context: Default::default(),
+            redaction: Default::default(),
         }
     }
 }

@@ -94,6 +94,13 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             "must be at least 1024 (Alertmanager sends whole alert groups)".into(),
         );
     }
+    // The redaction section names its own fields in full.
+    for (field, reason) in config.redaction.validate() {
+        err(&field, reason);
+    }
+    for (field, reason) in config.context.problems() {
+        err(&format!("context.{field}"), reason);
+    }
     for (field, reason) in config.llm.validate() {
         err(&format!("llm.{field}"), reason);
     }

@@ -72,6 +72,7 @@ pub struct Stored {
     pub reply_count: u32,
     pub latest_reply: Option<String>,
     /// When the fake received the post (latency measurements).
+    #[allow(dead_code)] // read by benches/chat.rs, which includes these fakes
     pub received: Instant,
 }
 
@@ -232,6 +233,7 @@ impl FakeSlack {
 
     /// Adds a channel the bot is a member of (benchmarks use one per sample, so no
     /// per-channel pacing is pending).
+    #[allow(dead_code)] // used by benches/chat.rs
     pub fn add_channel(&self, id: &str, name: &str) {
         self.lock().channels.push(Channel {
             id: id.into(),
