@@ -33,7 +33,8 @@ pub struct PatchProposal {
 
 /// Dry-runs a patch against the live object and returns the plan. `live` is the object the
 /// proposal was computed from; the dry-run carries its resourceVersion, so the diff is exactly
-/// what the patch does to it.
+/// what the patch does to it (after a status-only conflict, to a fresh read whose snapshotted
+/// fields are the same).
 pub async fn plan_patch(
     ctx: &ActionContext,
     spec: &'static ActionSpec,
@@ -42,18 +43,41 @@ pub async fn plan_patch(
     live: &Value,
     proposal: PatchProposal,
 ) -> Result<Plan> {
-    let rv = context::resource_version(live);
-    let after = ctx
-        .patch(target, proposal.patch_type, &proposal.patch, Some(rv), true)
-        .await
-        .map_err(|e| {
-            if e.is_conflict() {
-                ActionError::stale(format!("{target} changed while planning; plan again"))
-            } else {
-                e
+    let snapshot = Snapshot::take(live, proposal.pointers);
+    let mut live = live.clone();
+    let mut attempt = 1;
+    let after = loop {
+        let rv = context::resource_version(&live).to_string();
+        match ctx
+            .patch(
+                target,
+                proposal.patch_type,
+                &proposal.patch,
+                Some(&rv),
+                true,
+            )
+            .await
+        {
+            // Only status moved (a controller at work): dry-run again against the fresh object,
+            // as long as what the proposal was computed from is unchanged.
+            Err(e) if e.is_conflict() && attempt < CONFLICT_ATTEMPTS => {
+                attempt += 1;
+                live = ctx.get(target).await?;
+                if let Some(pointer) = snapshot.first_difference(&live) {
+                    return Err(ActionError::stale(format!(
+                        "{target} changed at {pointer} while planning; plan again"
+                    )));
+                }
             }
-        })?;
-    let diff = diff::object_diff(live, &after, proposal.pointers, &target.to_string());
+            Err(e) if e.is_conflict() => {
+                return Err(ActionError::stale(format!(
+                    "{target} kept changing while planning; plan again"
+                )));
+            }
+            other => break other?,
+        }
+    };
+    let diff = diff::object_diff(&live, &after, proposal.pointers, &target.to_string());
     if diff.is_empty() {
         return Err(ActionError::refused(
             super::guards::NO_CHANGE,
@@ -67,9 +91,9 @@ pub async fn plan_patch(
         action: spec.name.to_string(),
         params: params.clone(),
         target: target.clone(),
-        uid: context::uid(live).to_string(),
-        resource_version: rv.to_string(),
-        snapshot: Snapshot::take(live, proposal.pointers),
+        uid: context::uid(&live).to_string(),
+        resource_version: context::resource_version(&live).to_string(),
+        snapshot,
         change: Change::Patch {
             patch_type: proposal.patch_type,
             patch: proposal.patch,

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod actions;
 mod alertmanager;
 mod app;
 mod chat;
