@@ -46,6 +46,8 @@ pub struct Config {
     pub context: crate::context::ContextConfig,
     /// The language model (optional): off while `base_url` is empty.
     pub llm: crate::llm::LlmConfig,
+    /// Remediation actions: guards, bounds, verification.
+    pub actions: crate::actions::ActionsConfig,
     /// Runbooks: the shipped ones, plus (overriding by name) those of a directory.
     pub runbooks: RunbooksConfig,
     /// Which channels see which incidents: rules tried in order, the first match decides.
@@ -125,6 +127,7 @@ impl Default for Config {
             llm: Default::default(),
             context: Default::default(),
             redaction: Default::default(),
+            actions: Default::default(),
         }
     }
 }

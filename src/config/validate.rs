@@ -98,6 +98,9 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     for (field, reason) in config.redaction.validate() {
         err(&field, reason);
     }
+    for (field, reason) in config.actions.validate() {
+        err(&format!("actions.{field}"), reason);
+    }
     for (field, reason) in config.context.problems() {
         err(&format!("context.{field}"), reason);
     }

@@ -5,6 +5,7 @@
 mod support;
 
 mod actions;
+mod agent;
 mod alertmanager;
 mod app;
 mod chat;
