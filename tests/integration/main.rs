@@ -13,6 +13,7 @@ mod context;
 mod fakes;
 mod llm;
 mod pipeline;
+mod rbac;
 mod signals;
 mod sim;
 mod slack_incidents;
