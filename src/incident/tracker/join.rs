@@ -521,6 +521,49 @@ impl Tracker {
         self.outbox.event(id, IncidentEventKind::Created);
     }
 
+    /// A state transition or a diagnosis from remediation.
+    pub(super) fn change(
+        &mut self,
+        id: &str,
+        change: super::IncidentChange,
+        now: DateTime<Utc>,
+    ) -> Result<Incident, String> {
+        let Some(incident) = self.open.get_mut(id) else {
+            return Err(format!("{id} is not an open incident"));
+        };
+        let before = visible(incident);
+        match change {
+            super::IncidentChange::Transition { to, note, by } => {
+                if incident.state == to {
+                    return Ok(incident.clone());
+                }
+                let from = incident.state;
+                incident.state = from.go_to(to).map_err(|e| e.to_string())?;
+                incident.updated_at = now;
+                let mut entry = TimelineEntry::new(
+                    now,
+                    TimelineKind::Transition,
+                    format!("{from} -> {to}: {note}"),
+                );
+                if let Some(by) = by {
+                    entry = entry.by(by);
+                }
+                self.outbox.timeline(id, entry);
+            }
+            super::IncidentChange::Diagnosis(line) => {
+                incident.diagnosis = Some(line);
+                incident.updated_at = now;
+            }
+        }
+        let snapshot = incident.clone();
+        let changed = visible(&snapshot) != before || snapshot.diagnosis.is_some();
+        self.outbox.mark(id, true);
+        if changed && snapshot.is_announced() {
+            self.outbox.event(id, IncidentEventKind::Updated);
+        }
+        Ok(snapshot)
+    }
+
     pub(super) fn end_by_person(
         &mut self,
         id: &str,

@@ -70,6 +70,12 @@ pub enum TrackerInput {
     /// Every watcher finished its initial list: signals of loaded incidents that were not seen
     /// again are cleared.
     Synced,
+    /// Remediation moves an incident along (state, diagnosis); the card is updated.
+    Update {
+        id: String,
+        change: IncidentChange,
+        reply: Option<oneshot::Sender<Result<Incident, String>>>,
+    },
     /// A person resolves or dismisses an incident.
     End {
         id: String,
@@ -77,6 +83,19 @@ pub enum TrackerInput {
         by: String,
         reply: Option<oneshot::Sender<Result<Incident, String>>>,
     },
+}
+
+/// A change remediation makes to an open incident.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncidentChange {
+    /// A state transition (checked against the state machine), with a note for the timeline.
+    Transition {
+        to: IncidentState,
+        note: String,
+        by: Option<String>,
+    },
+    /// The one-line diagnosis shown on the card.
+    Diagnosis(String),
 }
 
 /// Where to send inputs; cheap to clone.
@@ -96,6 +115,21 @@ impl TrackerHandle {
     /// Sends an input; false if the tracker has stopped.
     pub async fn send(&self, input: TrackerInput) -> bool {
         self.tx.send(input).await.is_ok()
+    }
+
+    /// Applies a change to an open incident and returns it.
+    pub async fn update(&self, id: &str, change: IncidentChange) -> Result<Incident, String> {
+        let (reply, rx) = oneshot::channel();
+        let input = TrackerInput::Update {
+            id: id.to_string(),
+            change,
+            reply: Some(reply),
+        };
+        if !self.send(input).await {
+            return Err("the incident tracker has stopped".into());
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("the incident tracker has stopped".into()))
     }
 
     /// Ends an incident by hand and returns it as stored.
@@ -327,6 +361,12 @@ impl Tracker {
                 self.observed.push(observed);
             }
             TrackerInput::Synced => self.synced(now),
+            TrackerInput::Update { id, change, reply } => {
+                let result = self.change(&id, change, now);
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
             TrackerInput::End {
                 id,
                 state,

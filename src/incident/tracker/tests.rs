@@ -650,3 +650,61 @@ async fn the_task_runs_timers_on_the_injected_clock() {
     shutdown.cancel();
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn remediation_moves_the_incident_and_the_card_follows() {
+    let mut h = Harness::new().await;
+    h.raise(pod(SignalName::OomKilled, "shop", "web", 0)).await;
+    h.advance(SETTLE).await;
+    let id = h.open()[0].id.clone();
+    h.drain();
+    let transition = |to, note: &str| TrackerInput::Update {
+        id: id.clone(),
+        change: IncidentChange::Transition {
+            to,
+            note: note.into(),
+            by: None,
+        },
+        reply: None,
+    };
+    h.input(transition(IncidentState::Analyzing, "investigating"))
+        .await;
+    h.input(TrackerInput::Update {
+        id: id.clone(),
+        change: IncidentChange::Diagnosis("memory limit too low".into()),
+        reply: None,
+    })
+    .await;
+    let stored = h.stored(&id).await;
+    assert_eq!(stored.state, IncidentState::Analyzing);
+    assert_eq!(stored.diagnosis.as_deref(), Some("memory limit too low"));
+    assert_eq!(
+        h.drain(),
+        [
+            (IncidentEventKind::Updated, id.clone()),
+            (IncidentEventKind::Updated, id.clone())
+        ]
+    );
+    // The state machine refuses skipping ahead.
+    let now = crate::clock::Clock::now(&h.clock);
+    let refused = h.tracker.change(
+        &id,
+        IncidentChange::Transition {
+            to: IncidentState::Verifying,
+            note: "x".into(),
+            by: None,
+        },
+        now,
+    );
+    assert!(
+        refused
+            .unwrap_err()
+            .contains("cannot go from analyzing to verifying")
+    );
+    let timeline: Vec<TimelineEntry> = h.store.timeline_json(&id).await.unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.text.contains("detected -> analyzing: investigating"))
+    );
+}
