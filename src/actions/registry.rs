@@ -57,7 +57,9 @@ impl ToolFilter {
     }
 }
 
-/// Actions and read-only tools by name.
+/// Actions and read-only tools by name. Cloning is cheap: clones share the actions and the
+/// counters.
+#[derive(Clone)]
 pub struct Registry {
     actions: BTreeMap<&'static str, Arc<dyn Action>>,
     tools: BTreeMap<&'static str, Arc<dyn ReadTool>>,

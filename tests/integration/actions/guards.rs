@@ -80,6 +80,14 @@ async fn workload_guards_refuse_with_reasons() {
         r.contains("from 2 to 20 is more than 3x in one step (at most 6)"),
         "{r}"
     );
+    let (g, _) = refusal(
+        plan(
+            "deployment.scale",
+            json!({"namespace": ns, "name": "cart", "replicas": 2}),
+        )
+        .await,
+    );
+    assert_eq!(g, guards::NO_CHANGE);
 
     let (g, r) = refusal(
         plan(
@@ -120,6 +128,33 @@ async fn workload_guards_refuse_with_reasons() {
         r.contains(&format!("is the only pod of Deployment {ns}/solo")),
         "{r}"
     );
+
+    // Of two pods, the only ready one stays (the other's readiness probe fails).
+    let probe = json!({"readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}}});
+    let _: Deployment = t.create(deployment("duo", 2, probe, json!({}))).await;
+    wait_healthy(&t, "duo", 2).await;
+    let duo = t.pods("duo").await;
+    let (sick, well) = (
+        duo[0].metadata.name.clone().unwrap(),
+        duo[1].metadata.name.clone().unwrap(),
+    );
+    t.api::<Pod>()
+        .patch(
+            &sick,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                json!({"metadata": {"annotations": {"sim.lookout.dev/ready": "false"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    t.pod_where("duo", "the probe to fail", |p| {
+        p.metadata.name.as_deref() == Some(sick.as_str()) && !crate::sim::is_ready(p)
+    })
+    .await;
+    let (g, r) = refusal(plan("pod.delete", json!({"namespace": ns, "name": well})).await);
+    assert_eq!(g, guards::LAST_POD);
+    assert!(r.contains("is the only ready pod of Deployment"), "{r}");
 
     // A pod of another Deployment is not this one's to delete.
     let solo_pod = t.pods("solo").await[0].metadata.name.clone().unwrap();

@@ -94,11 +94,26 @@ async fn pod_delete_takes_the_named_pod_and_prefers_the_sick_one_by_default() {
 
     // A pod whose readiness probe fails, among healthy ones, is the one picked when none is
     // named (the sim reads the pod's own annotations).
+    // Make sick a pod other than the one chosen while all are healthy, so the choice shows.
+    wait_healthy(&t, "api", 3).await;
+    let default = actions
+        .plan(
+            &ctx,
+            "deployment.delete_pod",
+            &json!({"namespace": t.ns.name, "name": "api"}),
+        )
+        .await
+        .unwrap()
+        .target
+        .name;
     let sick = t
         .pods("api")
         .await
         .into_iter()
-        .find(|p| p.metadata.deletion_timestamp.is_none())
+        .find(|p| {
+            p.metadata.deletion_timestamp.is_none()
+                && p.metadata.name.as_deref() != Some(default.as_str())
+        })
         .unwrap();
     let sick_name = sick.metadata.name.clone().unwrap();
     t.api::<Pod>()
