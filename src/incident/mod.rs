@@ -3,6 +3,7 @@
 
 mod bus;
 mod model;
+pub mod postmortem;
 mod state;
 mod timeline;
 pub mod tracker;

@@ -13,6 +13,7 @@ mod context;
 mod fakes;
 mod llm;
 mod pipeline;
+mod postmortem;
 mod rbac;
 mod signals;
 mod sim;
