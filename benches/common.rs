@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+// Each bench binary compiles this file; not every one of them needs the test environment.
+#[allow(dead_code)]
 pub fn test_env() -> HashMap<String, String> {
     let path = std::env::var("LOOKOUT_TEST_ENV_FILE")
         .map(PathBuf::from)

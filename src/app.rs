@@ -19,7 +19,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use crate::actions::{ActionContext, Registry as ActionRegistry};
+use crate::agent::Investigator;
 use crate::alertmanager::{self, Payload};
+use crate::approval::{APPROVE, Desk, REJECT};
+use crate::audit::Audit;
 use crate::chat::commands::Commands;
 use crate::chat::console::ConsolePlatform;
 use crate::chat::handler::ChatHandler;
@@ -30,11 +34,15 @@ use crate::chat::{ActionCodec, SharedPlatform};
 use crate::clock::{SharedClock, SystemClock};
 use crate::cluster::{WatchMetrics, discover};
 use crate::config::{Config, StoreBackend};
+use crate::context::ContextBuilder;
 use crate::detect::Detector;
 use crate::health::{Health, KubeProbe, StoreProbe};
 use crate::incident::IncidentBus;
+use crate::incident::postmortem::PostmortemTemplate;
 use crate::incident::tracker::{Tracker, TrackerMetrics, TrackerSettings};
+use crate::llm::{LlmClient, Prompts};
 use crate::observe::{ClusterEvent, Observer, ObserverMetrics, watchers};
+use crate::remediation::{Deps as RemediationDeps, Engine, RemediationMetrics};
 use crate::store::{MemoryStore, RedisStore, RedisStoreOptions, Retention, SharedStore};
 use crate::{Error, Result, http, kube_client, metrics};
 
@@ -60,6 +68,17 @@ pub struct App {
     alerts: mpsc::Receiver<Payload>,
     platforms: Vec<SharedPlatform>,
     chat_metrics: ChatMetrics,
+    agent: AgentParts,
+}
+
+/// What remediation is built from (metrics are registered at build time).
+struct AgentParts {
+    llm: LlmClient,
+    prompts: Arc<Prompts>,
+    actions: Arc<ActionRegistry>,
+    remediation_metrics: RemediationMetrics,
+    audit: Audit,
+    postmortem: Arc<PostmortemTemplate>,
 }
 
 impl App {
@@ -111,6 +130,27 @@ impl App {
         if config.platforms.console.enabled {
             platforms.push(Arc::new(ConsolePlatform::stdio(&config.platforms.console)));
         }
+        let config_error = |field: &str, e: String| crate::config::ConfigError::single(field, e);
+        let llm = LlmClient::new(&config.llm, store.clone(), clock.clone(), &mut registry)
+            .map_err(|e| config_error("llm", e.to_string()))?;
+        let prompts = Arc::new(
+            Prompts::load(&config.llm)
+                .map_err(|e| config_error("llm.prompts_dir", e.to_string()))?,
+        );
+        let mut actions = ActionRegistry::new(&mut registry);
+        crate::actions::catalogue::register_all(&mut actions);
+        let agent = AgentParts {
+            llm,
+            prompts,
+            actions: Arc::new(actions),
+            remediation_metrics: RemediationMetrics::new(&mut registry),
+            audit: Audit::new(&config.audit, store.clone(), clock.clone())
+                .map_err(|e| config_error("audit.file", e.to_string()))?,
+            postmortem: Arc::new(
+                PostmortemTemplate::from_dir(config.llm.prompts_dir.as_deref())
+                    .map_err(|e| config_error("llm.prompts_dir", e.to_string()))?,
+            ),
+        };
         let listener = TcpListener::bind(config.http.listen)
             .await
             .map_err(Error::Http)?;
@@ -130,6 +170,7 @@ impl App {
             alerts,
             platforms,
             chat_metrics,
+            agent,
         })
     }
 
@@ -177,6 +218,7 @@ impl App {
             mut alerts,
             platforms,
             chat_metrics,
+            agent,
         } = self;
         let cancel = CancellationToken::new();
         let tasks = TaskTracker::new();
@@ -216,7 +258,7 @@ impl App {
         let observer = Observer::new(
             Detector::new(config.detection.clone(), &config.scope),
             clock.clone(),
-            tracker,
+            tracker.clone(),
             observer_metrics,
         );
         tasks.spawn(observer.run(cluster_rx, cancel.child_token()));
@@ -280,17 +322,17 @@ impl App {
         }
         // Validated with the config; a redactor that cannot be built would be a bug, and
         // posting unredacted text is worse than not starting.
-        let redact: Arc<dyn crate::chat::redact::Redact> =
-            Arc::new(crate::redact::Redactor::new(&config.redaction).map_err(|e| {
-                crate::config::ConfigError::single("redaction", e.to_string())
-            })?);
+        let redact: Arc<dyn crate::chat::redact::Redact> = Arc::new(
+            crate::redact::Redactor::new(&config.redaction)
+                .map_err(|e| crate::config::ConfigError::single("redaction", e.to_string()))?,
+        );
         let notifier = Notifier {
             outbound: outbound.clone(),
             store: store.clone(),
             clock: clock.clone(),
             rules: config.effective_routing(),
             cluster: config.cluster.clone(),
-            redact,
+            redact: redact.clone(),
         };
         tasks.spawn(notifier.run(bus.subscribe(), cancel.child_token()));
         let (chat_tx, chat_rx) = mpsc::channel(1024);
@@ -302,7 +344,7 @@ impl App {
             tasks.spawn(platform.clone().run(chat_tx.clone(), cancel.child_token()));
         }
         drop(chat_tx);
-        let handler = ChatHandler::new(
+        let mut handler = ChatHandler::new(
             outbound.clone(),
             ActionCodec::new(&config.cluster),
             Commands {
@@ -311,7 +353,36 @@ impl App {
                 cluster: config.cluster.clone(),
             },
         );
+        // Approvals: clicks become exactly-once decisions that the remediation engine acts on.
+        let (approval_tx, approval_rx) = mpsc::unbounded_channel();
+        let desk = Arc::new(Desk {
+            store: store.clone(),
+            clock: clock.clone(),
+            policy: config.approvals.clone(),
+            outbound: outbound.clone(),
+            codec: ActionCodec::new(&config.cluster),
+            redact: redact.clone(),
+            audit: agent.audit.clone(),
+            events: approval_tx,
+        });
+        handler.on_click(APPROVE, desk.clone());
+        handler.on_click(REJECT, desk.clone());
+        handler.on_reply(desk.clone());
         tasks.spawn(handler.run(chat_rx, cancel.child_token()));
+        tasks.spawn(start_remediation(
+            config.clone(),
+            kube.clone(),
+            store.clone(),
+            clock.clone(),
+            tracker,
+            outbound.clone(),
+            desk,
+            redact.clone(),
+            agent,
+            bus.subscribe(),
+            approval_rx,
+            cancel.child_token(),
+        ));
         {
             let outbound = outbound.clone();
             tasks.spawn(async move { outbound.stopped().await });
@@ -389,6 +460,88 @@ async fn start_watching(
     for h in handles {
         let _ = h.await;
     }
+}
+
+/// Discovers the served APIs (the actions need them), then runs the remediation engine.
+#[allow(clippy::too_many_arguments)]
+async fn start_remediation(
+    config: Config,
+    kube: kube::Client,
+    store: SharedStore,
+    clock: SharedClock,
+    tracker: crate::incident::tracker::TrackerHandle,
+    outbound: Outbound,
+    desk: Arc<Desk>,
+    redact: Arc<dyn crate::chat::redact::Redact>,
+    agent: AgentParts,
+    incidents: tokio::sync::broadcast::Receiver<crate::incident::IncidentEvent>,
+    approvals: mpsc::UnboundedReceiver<crate::approval::ApprovalEvent>,
+    cancel: CancellationToken,
+) {
+    let mut delay = Duration::from_millis(500);
+    let served = loop {
+        match discover(&kube).await {
+            Ok(served) => break served,
+            Err(error) => {
+                warn!(%error, retry_in = ?delay, "remediation waits for the API server");
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = clock.sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    };
+    let actions = ActionContext::new(kube.clone(), clock.clone(), config.actions.clone(), served);
+    let redactor = match crate::redact::Redactor::new(&config.redaction) {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            warn!(error = %e, "redaction cannot be built; remediation stays off");
+            return;
+        }
+    };
+    let runbooks = match crate::runbook::load(config.runbooks.dir.as_deref()) {
+        Ok(b) => b,
+        Err(errors) => {
+            for e in &errors {
+                warn!(error = %e, "runbook not loaded");
+            }
+            Vec::new()
+        }
+    };
+    let llm = agent.llm.enabled().then(|| agent.llm.clone());
+    let investigator = Arc::new(Investigator {
+        llm: llm.clone(),
+        prompts: agent.prompts.clone(),
+        redactor,
+        context: ContextBuilder::new(kube, config.context.clone()),
+        registry: agent.actions.clone(),
+        actions: actions.clone(),
+        cluster: config.cluster.clone(),
+        max_tool_calls: config.remediation.investigation_tool_calls,
+    });
+    let engine = Engine::new(RemediationDeps {
+        config: config.remediation.clone(),
+        escalation: config.escalation.clone(),
+        approvals: config.approvals.clone(),
+        cluster: config.cluster.clone(),
+        store,
+        clock,
+        tracker,
+        outbound,
+        desk,
+        registry: agent.actions,
+        actions,
+        investigator,
+        runbooks: Arc::new(runbooks),
+        redact,
+        audit: agent.audit,
+        metrics: agent.remediation_metrics,
+        llm,
+        prompts: agent.prompts,
+        postmortem: agent.postmortem,
+    });
+    engine.run(incidents, approvals, cancel).await;
 }
 
 /// Builds and runs the bot until `shutdown` completes.

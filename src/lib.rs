@@ -12,6 +12,8 @@ pub mod actions;
 pub mod agent;
 pub mod alertmanager;
 pub mod app;
+pub mod approval;
+pub mod audit;
 pub mod chat;
 pub mod cli;
 pub mod clock;
@@ -29,6 +31,7 @@ pub mod metrics;
 pub mod model;
 pub mod observe;
 pub mod redact;
+pub mod remediation;
 pub mod runbook;
 pub mod scan;
 #[cfg(feature = "sim")]

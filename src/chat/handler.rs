@@ -32,6 +32,13 @@ pub trait ClickHandler: Send + Sync + 'static {
     async fn click(&self, click: &Click, action: &Action) -> ClickReply;
 }
 
+/// A component that reads replies in threads that do not mention the bot (a rejection's
+/// reason, a conversation's follow-up). The first that answers `Some` is posted in the thread.
+#[async_trait]
+pub trait ReplyHandler: Send + Sync + 'static {
+    async fn reply(&self, message: &Inbound) -> Option<super::message::Message>;
+}
+
 pub const EXPIRED: &str = "This button has expired.";
 pub const FOREIGN: &str = "This button belongs to another cluster's Lookout; it cannot act here.";
 
@@ -40,6 +47,7 @@ pub struct ChatHandler {
     codec: ActionCodec,
     commands: Commands,
     clicks: HashMap<String, Arc<dyn ClickHandler>>,
+    replies: Vec<Arc<dyn ReplyHandler>>,
 }
 
 impl ChatHandler {
@@ -49,7 +57,13 @@ impl ChatHandler {
             codec,
             commands,
             clicks: HashMap::new(),
+            replies: Vec::new(),
         }
+    }
+
+    /// Offers thread replies without a mention to `handler`.
+    pub fn on_reply(&mut self, handler: Arc<dyn ReplyHandler>) {
+        self.replies.push(handler);
     }
 
     /// Routes clicks with this verb to `handler`.
@@ -72,9 +86,17 @@ impl ChatHandler {
 
     async fn message(&self, m: Inbound) {
         if !m.mentioned {
-            // Replies in threads without a mention: later components (rejection reasons,
-            // conversations) subscribe to these; nothing to do by default.
             debug!(platform = %m.platform, channel = %m.channel, "thread reply without a mention");
+            for handler in &self.replies {
+                if let Some(answer) = handler.reply(&m).await {
+                    let key = format!("reply:{}:{}:{}", m.platform, m.channel, m.message.id);
+                    let thread = m.thread.clone().map(Thread::Ref).unwrap_or(Thread::None);
+                    self.outbound
+                        .post(Post::new(key, &m.platform, &m.channel, answer).in_thread(thread))
+                        .await;
+                    return;
+                }
+            }
             return;
         }
         info!(platform = %m.platform, user = %m.user.identity(), text = %m.text, "mention");

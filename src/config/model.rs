@@ -46,6 +46,14 @@ pub struct Config {
     pub context: crate::context::ContextConfig,
     /// The language model (optional): off while `base_url` is empty.
     pub llm: crate::llm::LlmConfig,
+    /// Who may approve what, and when proposals expire.
+    pub approvals: crate::approval::ApprovalsConfig,
+    /// Automatic diagnosis and remediation: which incidents, limits, the pause switch.
+    pub remediation: crate::remediation::RemediationConfig,
+    /// Who is mentioned when Lookout escalates.
+    pub escalation: crate::remediation::EscalationConfig,
+    /// The audit log.
+    pub audit: crate::audit::AuditConfig,
     /// Remediation actions: guards, bounds, verification.
     pub actions: crate::actions::ActionsConfig,
     /// Runbooks: the shipped ones, plus (overriding by name) those of a directory.
@@ -128,6 +136,10 @@ impl Default for Config {
             context: Default::default(),
             redaction: Default::default(),
             actions: Default::default(),
+            approvals: Default::default(),
+            remediation: Default::default(),
+            escalation: Default::default(),
+            audit: Default::default(),
         }
     }
 }

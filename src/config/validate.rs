@@ -98,6 +98,14 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     for (field, reason) in config.redaction.validate() {
         err(&field, reason);
     }
+    for (field, reason) in config
+        .approvals
+        .validate()
+        .into_iter()
+        .chain(config.remediation.validate())
+    {
+        err(&field, reason);
+    }
     for (field, reason) in config.actions.validate() {
         err(&format!("actions.{field}"), reason);
     }

@@ -8,6 +8,7 @@ mod actions;
 mod agent;
 mod alertmanager;
 mod app;
+mod approval_loop;
 mod chat;
 mod context;
 mod fakes;

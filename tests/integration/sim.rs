@@ -39,10 +39,12 @@ impl SimTest {
 
     /// Lets the test adjust the config (node sizes, missing images) first.
     pub async fn start_with(nodes: usize, adjust: impl FnOnce(&mut SimConfig)) -> Self {
-        // The sim's own tracing, shown for a failing test.
+        // The sim's own tracing, shown for a failing test; LOOKOUT_TEST_LOG widens it.
+        let filter =
+            std::env::var("LOOKOUT_TEST_LOG").unwrap_or_else(|_| "lookout::sim=debug".into());
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
-            .with_env_filter("lookout::sim=debug")
+            .with_env_filter(filter)
             .try_init();
         let ns = TestNamespace::new("sim").await;
         let client = admin_client().await;

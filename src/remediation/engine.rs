@@ -1,0 +1,276 @@
+//! The remediation engine: one task that owns every remediation's state machine. It reacts to
+//! incidents (announced, updated, ended), to decisions (approved, rejected, expired, a
+//! rejection's reason), to timers (expiry, observation, the wall-time limit) and to the results
+//! of the work it starts (investigations, plans, executions, verifications, model steps),
+//! which run as tasks and report back here. The state is written to the store after every
+//! change, so another start continues it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::config::{EscalationConfig, RemediationConfig};
+use super::jobs::JobResult;
+use super::metrics::RemediationMetrics;
+use super::state::{REMEDIATIONS, Remediation};
+use crate::actions::{ActionContext, Registry};
+use crate::agent::Investigator;
+use crate::approval::{ApprovalEvent, ApprovalsConfig, Desk};
+use crate::audit::Audit;
+use crate::chat::outbound::Outbound;
+use crate::chat::redact::SharedRedact;
+use crate::clock::SharedClock;
+use crate::incident::postmortem::PostmortemTemplate;
+use crate::incident::tracker::TrackerHandle;
+use crate::incident::{Incident, IncidentEvent, IncidentEventKind};
+use crate::llm::{LlmClient, Prompts};
+use crate::runbook::Runbook;
+use crate::store::{SharedStore, StoreExt};
+
+/// The global pause switch, in the store.
+pub const AUTOMATION: &str = "automation";
+pub const PAUSED: &str = "paused";
+
+/// Everything the engine works with.
+pub struct Deps {
+    pub config: RemediationConfig,
+    pub escalation: EscalationConfig,
+    pub approvals: ApprovalsConfig,
+    pub cluster: String,
+    pub store: SharedStore,
+    pub clock: SharedClock,
+    pub tracker: TrackerHandle,
+    pub outbound: Outbound,
+    pub desk: Arc<Desk>,
+    pub registry: Arc<Registry>,
+    pub actions: ActionContext,
+    pub investigator: Arc<Investigator>,
+    pub runbooks: Arc<Vec<Runbook>>,
+    pub redact: SharedRedact,
+    pub audit: Audit,
+    pub metrics: RemediationMetrics,
+    pub llm: Option<LlmClient>,
+    pub prompts: Arc<Prompts>,
+    pub postmortem: Arc<PostmortemTemplate>,
+}
+
+/// What the engine reacts to.
+pub(super) enum Input {
+    Incident(IncidentEvent),
+    Lagged,
+    Approval(ApprovalEvent),
+    Job { incident: String, result: JobResult },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Timer {
+    /// The pending approval expires.
+    Expiry(String),
+    /// Observation is over; decide again.
+    Observe,
+    /// The wall-time limit.
+    Deadline,
+}
+
+pub struct Engine {
+    pub(super) d: Arc<Deps>,
+    pub(super) running: HashMap<String, Remediation>,
+    /// The latest known incident of each running remediation.
+    pub(super) incidents: HashMap<String, Incident>,
+    pub(super) timers: BTreeSet<(DateTime<Utc>, String, Timer)>,
+    pub(super) jobs: mpsc::UnboundedSender<Input>,
+    inbox: mpsc::UnboundedReceiver<Input>,
+}
+
+impl Engine {
+    pub fn new(deps: Deps) -> Self {
+        let (jobs, inbox) = mpsc::unbounded_channel();
+        Self {
+            d: Arc::new(deps),
+            running: HashMap::new(),
+            incidents: HashMap::new(),
+            timers: BTreeSet::new(),
+            jobs,
+            inbox,
+        }
+    }
+
+    /// Runs until `shutdown`, resuming the remediations stored before.
+    pub async fn run(
+        mut self,
+        mut incidents: broadcast::Receiver<IncidentEvent>,
+        mut approvals: mpsc::UnboundedReceiver<ApprovalEvent>,
+        shutdown: CancellationToken,
+    ) {
+        self.resume().await;
+        loop {
+            let now = self.d.clock.now();
+            let wait = self
+                .timers
+                .first()
+                .map(|(at, _, _)| (*at - now).to_std().unwrap_or(Duration::ZERO));
+            let clock = self.d.clock.clone();
+            let timer = async move {
+                match wait {
+                    Some(d) => clock.sleep(d).await,
+                    None => futures::future::pending().await,
+                }
+            };
+            let input = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                e = incidents.recv() => match e {
+                    Ok(e) => Input::Incident(e),
+                    Err(broadcast::error::RecvError::Lagged(_)) => Input::Lagged,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                a = approvals.recv() => match a {
+                    Some(a) => Input::Approval(a),
+                    None => continue,
+                },
+                j = self.inbox.recv() => match j {
+                    Some(j) => j,
+                    None => continue,
+                },
+                _ = timer => {
+                    self.fire_timers().await;
+                    continue;
+                }
+            };
+            self.handle(input).await;
+        }
+    }
+
+    async fn handle(&mut self, input: Input) {
+        match input {
+            Input::Incident(e) => self.on_incident(e).await,
+            Input::Lagged => warn!(
+                "remediation fell behind the incident bus; updates resume with the next event"
+            ),
+            Input::Approval(ApprovalEvent::Decided { request, decision }) => {
+                self.on_decision(*request, decision).await
+            }
+            Input::Approval(ApprovalEvent::Reason { approval, reason }) => {
+                self.on_reason(&approval, reason).await
+            }
+            Input::Job { incident, result } => self.on_job(&incident, result).await,
+        }
+    }
+
+    async fn on_incident(&mut self, e: IncidentEvent) {
+        let incident = (*e.incident).clone();
+        match e.kind {
+            IncidentEventKind::Created | IncidentEventKind::Updated => {
+                if self.running.contains_key(&incident.id) {
+                    self.incidents.insert(incident.id.clone(), incident);
+                } else if self.eligible(&incident).await {
+                    self.start(incident).await;
+                }
+            }
+            IncidentEventKind::Merged { .. } | IncidentEventKind::Resolved => {
+                self.on_ended(incident).await;
+            }
+        }
+    }
+
+    /// Whether an incident gets automatic remediation (and has not had it already).
+    async fn eligible(&self, incident: &Incident) -> bool {
+        let c = &self.d.config;
+        if !c.enabled || !incident.is_open() || incident.severity < c.min_severity {
+            return false;
+        }
+        let namespaces: Vec<&str> = incident.namespaces().into_iter().collect();
+        if !c.covers(&namespaces) {
+            return false;
+        }
+        // Another process (or an earlier run) may own it.
+        let stored: Option<Remediation> = self
+            .d
+            .store
+            .get_json(REMEDIATIONS, &incident.id)
+            .await
+            .ok()
+            .flatten();
+        stored.is_none()
+    }
+
+    /// Whether automation is paused (config, or the runtime switch).
+    pub(super) async fn paused(&self) -> bool {
+        self.d.config.paused
+            || matches!(self.d.store.get(AUTOMATION, PAUSED).await, Ok(Some(v)) if v == "true")
+    }
+
+    pub(super) async fn save(&self, r: &Remediation) {
+        if let Err(error) = self
+            .d
+            .store
+            .put_json(REMEDIATIONS, &r.incident, r, None)
+            .await
+        {
+            warn!(%error, incident = %r.incident, "cannot store the remediation's state");
+        }
+    }
+
+    pub(super) fn schedule(&mut self, at: DateTime<Utc>, incident: &str, timer: Timer) {
+        self.timers.insert((at, incident.to_string(), timer));
+    }
+
+    pub(super) fn unschedule(&mut self, incident: &str, timer: &Timer) {
+        self.timers
+            .retain(|(_, i, t)| !(i == incident && t == timer));
+    }
+
+    async fn fire_timers(&mut self) {
+        let now = self.d.clock.now();
+        while let Some((at, incident, timer)) = self.timers.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.timers.remove(&(at, incident.clone(), timer.clone()));
+            self.on_timer(&incident, timer).await;
+        }
+    }
+
+    /// Picks up remediations a previous run left unfinished.
+    async fn resume(&mut self) {
+        let ids = match self.d.store.list(REMEDIATIONS).await {
+            Ok(ids) => ids,
+            Err(error) => {
+                warn!(%error, "cannot read stored remediations; starting without them");
+                return;
+            }
+        };
+        for id in ids {
+            let Ok(Some(r)) = self
+                .d
+                .store
+                .get_json::<Remediation>(REMEDIATIONS, &id)
+                .await
+            else {
+                continue;
+            };
+            if r.status.is_final() {
+                continue;
+            }
+            let incident: Option<Incident> = self
+                .d
+                .store
+                .get_json(crate::incident::tracker::INCIDENTS, &id)
+                .await
+                .ok()
+                .flatten();
+            let Some(incident) = incident.filter(|i| i.is_open()) else {
+                continue;
+            };
+            info!(incident = %id, status = ?r.status, "resuming a remediation");
+            self.incidents.insert(id.clone(), incident);
+            self.running.insert(id.clone(), r.clone());
+            self.schedule(r.deadline, &id, Timer::Deadline);
+            self.reconcile(r).await;
+        }
+    }
+}
