@@ -17,20 +17,16 @@ pub struct Commands {
 }
 
 impl Commands {
-    pub async fn answer(&self, m: &Inbound) -> Message {
+    /// The answer to a mention that starts with a command word; `None` when it does not, so
+    /// the mention can be taken as a question.
+    pub async fn answer(&self, m: &Inbound) -> Option<Message> {
         let text = m.text.trim();
         let word = text.split_whitespace().next().unwrap_or("").to_lowercase();
-        match word.as_str() {
+        Some(match word.as_str() {
             "" | "help" => help(&self.cluster),
             "incidents" => self.incidents(&m.platform).await,
-            other => Message::text(
-                Text::plain("I don't know ")
-                    .code(other)
-                    .and(". Try ")
-                    .code("help")
-                    .and("."),
-            ),
-        }
+            _ => return None,
+        })
     }
 
     async fn incidents(&self, platform: &str) -> Message {
@@ -88,6 +84,18 @@ impl Commands {
             .ok()??;
         self.outbound.platform(platform)?.permalink(&sent.message)
     }
+}
+
+/// What a mention that is no command gets when nothing else answers it.
+pub fn unknown(text: &str) -> Message {
+    let word = text.split_whitespace().next().unwrap_or("");
+    Message::text(
+        Text::plain("I don't know ")
+            .code(word)
+            .and(". Try ")
+            .code("help")
+            .and("."),
+    )
 }
 
 fn help(cluster: &str) -> Message {

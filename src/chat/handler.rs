@@ -100,7 +100,10 @@ impl ChatHandler {
             return;
         }
         info!(platform = %m.platform, user = %m.user.identity(), text = %m.text, "mention");
-        let reply = self.commands.answer(&m).await;
+        let reply = match self.commands.answer(&m).await {
+            Some(reply) => reply,
+            None => super::commands::unknown(&m.text),
+        };
         let thread = match &m.thread {
             Some(t) => Some(t.clone()),
             None => match self.outbound.platform(&m.platform) {
