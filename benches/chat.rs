@@ -92,6 +92,8 @@ fn incident(i: usize) -> Incident {
         ended_by: None,
         merged_into: None,
         merged_from: vec![],
+        acked: None,
+        silenced: None,
         diagnosis: None,
         revision: 1,
     }

@@ -24,10 +24,10 @@ use crate::agent::Investigator;
 use crate::alertmanager::{self, Payload};
 use crate::approval::{APPROVE, Desk, REJECT};
 use crate::audit::Audit;
-use crate::chat::commands::Commands;
 use crate::chat::console::ConsolePlatform;
 use crate::chat::handler::ChatHandler;
 use crate::chat::notifier::Notifier;
+use crate::chat::ops::{Ops, OpsDeps};
 use crate::chat::outbound::{ChatMetrics, Outbound};
 use crate::chat::slack::SlackPlatform;
 use crate::chat::{ActionCodec, SharedPlatform};
@@ -344,15 +344,28 @@ impl App {
             tasks.spawn(platform.clone().run(chat_tx.clone(), cancel.child_token()));
         }
         drop(chat_tx);
+        // Commands, card buttons, reminders and digests.
+        let ops = Ops::build(
+            &config,
+            OpsDeps {
+                store: store.clone(),
+                clock: clock.clone(),
+                outbound: outbound.clone(),
+                tracker: tracker.clone(),
+                kube: kube.clone(),
+                redact: redact.clone(),
+                audit: agent.audit.clone(),
+                llm: agent.llm.clone(),
+                prompts: agent.prompts.clone(),
+            },
+        );
         let mut handler = ChatHandler::new(
             outbound.clone(),
             ActionCodec::new(&config.cluster),
-            Commands {
-                store: store.clone(),
-                outbound: outbound.clone(),
-                cluster: config.cluster.clone(),
-            },
+            ops.commands.clone(),
         );
+        ops.register(&mut handler);
+        ops.start(bus.subscribe(), &tasks, &cancel);
         // Approvals: clicks become exactly-once decisions that the remediation engine acts on.
         let (approval_tx, approval_rx) = mpsc::unbounded_channel();
         let desk = Arc::new(Desk {

@@ -22,6 +22,7 @@ pub mod config;
 pub mod context;
 pub mod correlate;
 pub mod detect;
+pub mod digest;
 pub mod health;
 pub mod http;
 pub mod incident;

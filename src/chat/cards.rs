@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::message::{Block, Field, Message, Text, Tone};
+use super::action::ActionCodec;
+use super::commands;
+use super::message::{Block, ButtonStyle, Field, Message, Text, Tone};
 use super::redact::Redact;
 use crate::correlate::Severity;
 use crate::detect::{Signal, SignalName};
@@ -157,8 +159,46 @@ pub fn card(incident: &Incident, now: DateTime<Utc>, redact: &dyn Redact) -> Mes
             }
         }
         _ => {
+            if let Some(a) = &incident.acked {
+                m = m.context(format!(
+                    "Acknowledged by {} at {}.",
+                    crate::incident::silence::who(&a.by, a.name.as_deref()),
+                    a.at.format("%H:%M UTC")
+                ));
+            }
+            if let Some(s) = incident.silenced.as_ref().filter(|s| s.until > now) {
+                m = m.context(format!(
+                    "Silenced until {} by {} ({}): no reminders, no new incidents for it.",
+                    s.until.format("%H:%M UTC"),
+                    s.by,
+                    s.silence
+                ));
+            }
             m = m.context(format!("{} · details in the thread", incident.cluster));
+            m = buttons(m, incident, now);
         }
+    }
+    m
+}
+
+/// Ack and Silence 1h, while there is something left to do with them.
+fn buttons(mut m: Message, incident: &Incident, now: DateTime<Utc>) -> Message {
+    let codec = ActionCodec::new(&incident.cluster);
+    // The cluster is in the action id's tag; the short id keeps it within Telegram's 64 bytes.
+    let short = incident.id.rsplit('/').next().unwrap_or(&incident.id);
+    if incident.acked.is_none() {
+        m = m.button(
+            "Ack",
+            codec.encode(commands::ACK, short),
+            ButtonStyle::Primary,
+        );
+    }
+    if incident.silenced.as_ref().is_none_or(|s| s.until <= now) {
+        m = m.button(
+            "Silence 1h",
+            codec.encode(commands::SILENCE, short),
+            ButtonStyle::Default,
+        );
     }
     m
 }

@@ -11,9 +11,11 @@ pub mod fit;
 pub mod handler;
 pub mod message;
 pub mod notifier;
+pub mod ops;
 pub mod outbound;
 pub mod platform;
 pub mod redact;
+pub mod reminders;
 pub mod routing;
 pub mod slack;
 

@@ -61,6 +61,8 @@ pub struct Config {
     /// Which channels see which incidents: rules tried in order, the first match decides.
     /// Empty with only the console on: everything goes to the console.
     pub routing: Vec<crate::chat::routing::RouteRule>,
+    /// Scheduled digests: each a cron schedule in a time zone, posted to route targets.
+    pub digests: Vec<crate::digest::DigestConfig>,
 }
 
 /// Where runbooks come from.
@@ -131,6 +133,7 @@ impl Default for Config {
             alertmanager: Default::default(),
             platforms: Default::default(),
             routing: Vec::new(),
+            digests: Vec::new(),
             runbooks: RunbooksConfig::default(),
             llm: Default::default(),
             context: Default::default(),

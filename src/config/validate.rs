@@ -142,6 +142,19 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             }
         }
     }
+    for (i, digest) in config.digests.iter().enumerate() {
+        for (field, reason) in digest.validate() {
+            err(&format!("digests[{i}].{field}"), reason);
+        }
+        for (j, target) in digest.to.iter().enumerate() {
+            if !enabled.contains(&target.platform.as_str()) {
+                err(
+                    &format!("digests[{i}].to[{j}]"),
+                    format!("`{target}`: platform `{}` is not configured", target.platform),
+                );
+            }
+        }
+    }
     if config.routing.is_empty() && config.platforms.slack_enabled() {
         err(
             "routing",

@@ -4,6 +4,7 @@
 mod bus;
 mod model;
 pub mod postmortem;
+pub mod silence;
 mod state;
 mod timeline;
 pub mod tracker;

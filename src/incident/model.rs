@@ -51,8 +51,35 @@ pub struct Incident {
     /// One-line diagnosis, once known.
     #[serde(default)]
     pub diagnosis: Option<String>,
+    /// Who acknowledged it; reminders stop once someone has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acked: Option<Acknowledgement>,
+    /// The silence covering it while one does (no reminders; the card says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silenced: Option<SilenceMark>,
     /// Bumped on every stored change.
     pub revision: u64,
+}
+
+/// Someone took the incident on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    /// A platform identity (`slack:U0123`).
+    pub by: String,
+    /// Their display name, when the platform sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// The silence covering an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SilenceMark {
+    /// The silence's id (`S-3`).
+    pub silence: String,
+    pub until: DateTime<Utc>,
+    /// Who set it, for people (`Alice (slack:U1)`).
+    pub by: String,
 }
 
 /// A signal in an incident, with its history.

@@ -42,6 +42,8 @@ fn incident(severity: Severity, signals: Vec<Signal>) -> Incident {
         ended_by: None,
         merged_into: None,
         merged_from: vec![],
+        acked: None,
+        silenced: None,
         diagnosis: None,
         revision: 0,
     }

@@ -68,6 +68,8 @@ pub fn incident(primary: ObjectRef, signals: &[(SignalName, &Pod)]) -> Incident 
         ended_by: None,
         merged_into: None,
         merged_from: Vec::new(),
+        acked: None,
+        silenced: None,
         diagnosis: None,
         revision: 0,
     };

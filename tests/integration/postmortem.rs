@@ -99,6 +99,8 @@ fn resolved_oom() -> (Incident, Vec<TimelineEntry>) {
         ended_by: None,
         merged_into: None,
         merged_from: vec![],
+        acked: None,
+        silenced: None,
         diagnosis: Some("OOM-killed at its 64Mi limit".into()),
         revision: 5,
     };

@@ -41,6 +41,8 @@ fn incident_with(signals: Vec<Signal>) -> Incident {
         ended_by: None,
         merged_into: None,
         merged_from: vec![],
+        acked: None,
+        silenced: None,
         diagnosis: None,
         revision: 0,
     }

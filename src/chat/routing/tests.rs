@@ -47,6 +47,8 @@ fn incident(ns: &str, severity: Severity, signal: SignalName) -> Incident {
         ended_by: None,
         merged_into: None,
         merged_from: vec![],
+        acked: None,
+        silenced: None,
         diagnosis: None,
         revision: 0,
     }

@@ -18,6 +18,8 @@ struct Visible {
     severity: Severity,
     state: IncidentState,
     counts: Vec<(crate::detect::SignalName, usize)>,
+    acked: bool,
+    silenced: Option<crate::incident::SilenceMark>,
 }
 
 fn visible(i: &Incident) -> Visible {
@@ -26,6 +28,8 @@ fn visible(i: &Incident) -> Visible {
         severity: i.severity,
         state: i.state,
         counts: i.signal_counts().into_iter().collect(),
+        acked: i.acked.is_some(),
+        silenced: i.silenced.clone(),
     }
 }
 
@@ -54,6 +58,10 @@ impl Tracker {
         let mut target = match self.candidates(&signal, &keys, now).into_iter().next() {
             Some(id) => id,
             None => {
+                // A silenced signal opens nothing; it is raised when the silence ends.
+                if self.hold_if_silenced(&signal, now).await? {
+                    return Ok(());
+                }
                 let number = self.store.incr(SEQUENCE, 1, None).await? as u64;
                 let id = format!("{}/INC-{number}", self.settings.cluster);
                 // Claim the incident's keys, so another process seeing the same problem joins
@@ -169,6 +177,8 @@ impl Tracker {
             ended_by: None,
             merged_into: None,
             merged_from: Vec::new(),
+            acked: None,
+            silenced: None,
             diagnosis: None,
             revision: 0,
         };
@@ -419,6 +429,9 @@ impl Tracker {
     // ------------------------------------------------------------------ clear
 
     pub(super) fn clear(&mut self, key: &SignalKey, now: DateTime<Utc>) {
+        if self.forget_held(key) {
+            return;
+        }
         if self.suppressed.remove(key).is_some() {
             // The incident was ended by a person; its keys were kept until now.
             self.outbox
@@ -552,6 +565,21 @@ impl Tracker {
             }
             super::IncidentChange::Diagnosis(line) => {
                 incident.diagnosis = Some(line);
+                incident.updated_at = now;
+            }
+            super::IncidentChange::Acknowledge { by, name } => {
+                if incident.acked.is_some() {
+                    return Ok(incident.clone());
+                }
+                let who = crate::incident::silence::who(&by, name.as_deref());
+                self.outbox.timeline(
+                    id,
+                    TimelineEntry::new(now, TimelineKind::Note, format!("acknowledged by {who}"))
+                        .by(by.clone())
+                        .with_data(json!({"event": "acknowledged",
+                            "platform": super::silences::platform_of(&by)})),
+                );
+                incident.acked = Some(crate::incident::Acknowledgement { by, name, at: now });
                 incident.updated_at = now;
             }
         }

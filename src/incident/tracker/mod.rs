@@ -18,6 +18,7 @@
 mod join;
 mod metrics;
 mod persist;
+mod silences;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -76,6 +77,9 @@ pub enum TrackerInput {
         change: IncidentChange,
         reply: Option<oneshot::Sender<Result<Incident, String>>>,
     },
+    /// Silences were added or removed: re-read them, mark the incidents they cover, and raise
+    /// held signals no silence covers any more.
+    SilencesChanged,
     /// A person resolves or dismisses an incident.
     End {
         id: String,
@@ -96,6 +100,8 @@ pub enum IncidentChange {
     },
     /// The one-line diagnosis shown on the card.
     Diagnosis(String),
+    /// Someone acknowledged it (reminders stop); the first acknowledgement stands.
+    Acknowledge { by: String, name: Option<String> },
 }
 
 /// Where to send inputs; cheap to clone.
@@ -130,6 +136,11 @@ impl TrackerHandle {
         }
         rx.await
             .unwrap_or_else(|_| Err("the incident tracker has stopped".into()))
+    }
+
+    /// Tells the tracker that silences changed in the store.
+    pub async fn silences_changed(&self) -> bool {
+        self.send(TrackerInput::SilencesChanged).await
     }
 
     /// Ends an incident by hand and returns it as stored.
@@ -176,6 +187,8 @@ pub struct Tracker {
     retry_delay: Duration,
     /// Latency samples of the inputs in the current batch.
     observed: Vec<Instant>,
+    /// Silences as last read, and the signals they hold back.
+    silences: silences::Silenced,
 }
 
 impl Tracker {
@@ -205,6 +218,7 @@ impl Tracker {
             backlog: VecDeque::new(),
             retry_delay: Duration::from_millis(200),
             observed: Vec::new(),
+            silences: silences::Silenced::default(),
         };
         let mut delay = Duration::from_millis(200);
         loop {
@@ -283,6 +297,10 @@ impl Tracker {
                 .map(|(at, _)| (*at - now).to_std().unwrap_or(Duration::ZERO));
             let retry_in = self.needs_retry().then_some(self.retry_delay);
             let lazy_in = self.outbox.has_lazy().then_some(LAZY_FLUSH);
+            let silence_in = self
+                .silences
+                .next_expiry(now)
+                .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO));
             let clock = self.clock.clone();
             let sleep = |d: Option<Duration>| {
                 let clock = clock.clone();
@@ -317,6 +335,10 @@ impl Tracker {
                 }
                 _ = sleep(retry_in) => self.retry().await,
                 _ = sleep(lazy_in) => self.flush_or_schedule_retry(true).await,
+                _ = sleep(silence_in) => {
+                    self.submit(TrackerInput::SilencesChanged).await;
+                    self.flush_or_schedule_retry(false).await;
+                }
             }
         }
         // Persist what is in memory before stopping; a failure here is retried by the next
@@ -361,6 +383,11 @@ impl Tracker {
                 self.observed.push(observed);
             }
             TrackerInput::Synced => self.synced(now),
+            TrackerInput::SilencesChanged => {
+                if let Err(e) = self.silences_changed(now).await {
+                    return Err((Box::new(TrackerInput::SilencesChanged), e));
+                }
+            }
             TrackerInput::Update { id, change, reply } => {
                 let result = self.change(&id, change, now);
                 if let Some(reply) = reply {

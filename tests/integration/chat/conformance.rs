@@ -76,11 +76,7 @@ impl Rig {
         let handler = ChatHandler::new(
             self.outbound.clone(),
             ActionCodec::new(cluster),
-            Commands {
-                store: self.store.clone(),
-                outbound: self.outbound.clone(),
-                cluster: cluster.into(),
-            },
+            Commands::new(self.store.clone(), self.outbound.clone(), cluster),
         );
         tokio::spawn(handler.run(rx, self.cancel.child_token()));
     }

@@ -78,6 +78,8 @@ fn incident(id: &str, severity: Severity) -> Incident {
         ended_by: None,
         merged_into: None,
         merged_from: vec![],
+        acked: None,
+        silenced: None,
         diagnosis: None,
         revision: 1,
     }

@@ -78,6 +78,8 @@ fn incident(state: IncidentState, signals: Vec<Signal>) -> Incident {
         ended_by: None,
         merged_into: None,
         merged_from: vec![],
+        acked: None,
+        silenced: None,
         diagnosis: Some("Container app was OOM-killed at 64Mi".into()),
         revision: 9,
     }
