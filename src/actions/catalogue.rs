@@ -8,6 +8,11 @@ pub fn register_all(registry: &mut Registry) {
     super::deployment::register(registry);
     super::pod::register(registry);
     super::read::register(registry);
+    super::statefulset::register(registry);
+    super::daemonset::register(registry);
+    super::hpa::register(registry);
+    super::pvc::register(registry);
+    super::configmap::register(registry);
 }
 
 #[cfg(test)]
@@ -65,7 +70,14 @@ mod tests {
             .filter(|t| t.mutating)
             .map(|t| t.target)
             .collect();
-        assert_eq!(pod_tools, ["deployment.delete_pod", "pod.delete"]);
+        assert_eq!(
+            pod_tools,
+            [
+                "deployment.delete_pod",
+                "pod.delete",
+                "statefulset.delete_pod"
+            ]
+        );
         let read_only = ToolFilter {
             read_only: true,
             ..ToolFilter::default()

@@ -33,6 +33,15 @@ pub mod spec;
 pub mod verify;
 pub mod workload;
 
+// The later action families: StatefulSet, DaemonSet, HPA, PVC, ConfigMap.
+pub mod configmap;
+mod controller_rollout;
+pub mod daemonset;
+pub mod hpa;
+pub mod pvc;
+pub mod statefulset;
+mod watch_object;
+
 pub use action::{Action, ReadTool};
 pub use change::{PatchProposal, execute_delete, landed, plan_patch, restore};
 pub use config::{ActionsConfig, ReadToolsConfig};

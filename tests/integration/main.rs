@@ -5,6 +5,7 @@
 mod support;
 
 mod actions;
+mod actions_more;
 mod agent;
 mod alertmanager;
 mod app;

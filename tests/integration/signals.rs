@@ -94,11 +94,23 @@ impl<'a> Scanner<'a> {
     /// findings with that key but at least one. On timeout, fails with the last findings and
     /// the namespace's pods and events.
     pub async fn until_exactly(&self, what: &str, expected: &[&str]) -> Findings {
+        self.until_exactly_where(what, expected, |_| true).await
+    }
+
+    /// [`Self::until_exactly`], and until `settled` accepts the findings too: a crash-looping
+    /// container is found both while it waits in back-off and in its short runs in between,
+    /// so a test that checks the back-off message waits for a scan that caught one.
+    pub async fn until_exactly_where(
+        &self,
+        what: &str,
+        expected: &[&str],
+        settled: impl Fn(&[Finding]) -> bool,
+    ) -> Findings {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let found = self.findings().await;
             let keys: Vec<String> = found.iter().map(key).collect();
-            if matches(&keys, expected) {
+            if matches(&keys, expected) && settled(&found) {
                 return Findings(found);
             }
             if tokio::time::Instant::now() > deadline {

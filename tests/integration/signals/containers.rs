@@ -54,8 +54,14 @@ async fn container_failures_are_found_on_their_pods_and_clear_when_fixed() {
     }
 
     let scanner = Scanner::new(&t).await;
+    let in_back_off = |found: &[lookout::scan::Finding]| {
+        found
+            .iter()
+            .filter(|f| f.signal == "crash_loop")
+            .all(|f| f.message.starts_with("back-off "))
+    };
     let found = scanner
-        .until_exactly(
+        .until_exactly_where(
             "every container fault, nothing on the healthy Deployment",
             &[
                 "crash_loop Pod/oom-* <- Deployment/oom",
@@ -66,6 +72,7 @@ async fn container_failures_are_found_on_their_pods_and_clear_when_fixed() {
                 "crash_loop Pod/runerr-* <- Deployment/runerr",
                 "run_container_error Pod/runerr-* <- Deployment/runerr",
             ],
+            in_back_off,
         )
         .await;
 
@@ -234,6 +241,9 @@ async fn many_restarts_that_recovered_are_high_restarts_until_they_age_out() {
 
     let mut config = scan_config(&t.ns.name);
     config.detection.high_restarts_threshold = 3;
+    // A container that crashed moments ago still counts as crash-looping for
+    // `crash_loop_hold` (five minutes by default); a second lets the recovery show.
+    config.detection.crash_loop_hold = std::time::Duration::from_secs(1);
     let scanner = Scanner::with_config(&t, config.clone()).await;
     let found = scanner
         .until_exactly(
