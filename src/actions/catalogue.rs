@@ -10,6 +10,8 @@ pub fn register_all(registry: &mut Registry) {
     super::read::register(registry);
     super::statefulset::register(registry);
     super::daemonset::register(registry);
+    super::job::register(registry);
+    super::cronjob::register(registry);
     super::hpa::register(registry);
     super::pvc::register(registry);
     super::configmap::register(registry);

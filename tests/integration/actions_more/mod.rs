@@ -1,11 +1,14 @@
 //! The later action families end to end, against the real 1.20 API server with the simulated
-//! kubelet: StatefulSet, DaemonSet, HPA (autoscaling/v2beta2 through discovery), PVC,
-//! ConfigMap — each plans with a server dry-run diff, executes, verifies through watches, rolls
-//! back, refuses through its guards and goes stale when the object moved after planning.
+//! kubelet: StatefulSet, DaemonSet, Job, CronJob (batch/v1beta1 through discovery), HPA
+//! (autoscaling/v2beta2), PVC, ConfigMap — each plans with a server dry-run diff, executes,
+//! verifies through watches, rolls back, refuses through its guards and goes stale when the
+//! object moved after planning.
 
 mod configmap;
+mod cronjob;
 mod daemonset;
 mod hpa;
+mod job;
 mod pvc;
 mod statefulset;
 
@@ -16,7 +19,7 @@ use serde_json::Value;
 
 use crate::sim::SimTest;
 
-pub use crate::actions::{context, context_with, refusal, registry};
+pub use crate::actions::{context, context_with, count, refusal, registry};
 
 /// Creates an object of a kind k8s-openapi has no struct for (a v1beta1 CronJob) in the test's
 /// namespace, or a cluster-scoped one when `namespaced` is false.
@@ -71,6 +74,12 @@ fn the_later_families_are_registered_with_their_risks() {
         ("statefulset.restart", Medium, true),
         ("statefulset.delete_pod", Medium, false),
         ("daemonset.restart", Medium, true),
+        ("job.retry", Medium, true),
+        ("job.suspend", Medium, true),
+        ("job.resume", Medium, true),
+        ("cronjob.suspend", Medium, true),
+        ("cronjob.resume", Medium, true),
+        ("cronjob.trigger", Medium, true),
         ("hpa.adjust", Medium, true),
         ("pvc.resize", Medium, false),
         ("configmap.patch_key", Medium, true),

@@ -110,6 +110,13 @@ pub async fn catalogue_writes(
                 .await
                 .map(|_| ()),
         ),
+        // The rollback of job.retry and cronjob.trigger: the Job they created goes.
+        (
+            "delete jobs",
+            ok(Api::<Job>::namespaced(client.clone(), ns)
+                .delete("does-not-exist", &DeleteParams::default().dry_run())
+                .await),
+        ),
         ("patch cronjobs", patch_dynamic(client, ns, &cronjobs).await),
         (
             "patch horizontalpodautoscalers",
@@ -194,12 +201,6 @@ pub async fn never(client: &kube::Client, ns: &str) -> Vec<(&'static str, Outcom
                 .await),
         ),
         ("patch services", patch_missing::<Service>(client, ns).await),
-        (
-            "delete jobs",
-            ok(Api::<Job>::namespaced(client.clone(), ns)
-                .delete("does-not-exist", &dp)
-                .await),
-        ),
         (
             "create pods",
             ok(Api::<Pod>::namespaced(client.clone(), ns)
