@@ -12,6 +12,7 @@ pub fn register_all(registry: &mut Registry) {
     super::daemonset::register(registry);
     super::job::register(registry);
     super::cronjob::register(registry);
+    super::node::register(registry);
     super::hpa::register(registry);
     super::pvc::register(registry);
     super::configmap::register(registry);

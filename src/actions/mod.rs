@@ -33,13 +33,14 @@ pub mod spec;
 pub mod verify;
 pub mod workload;
 
-// The later action families: StatefulSet, DaemonSet, Job, CronJob, HPA, PVC, ConfigMap.
+// The later action families (StatefulSet, DaemonSet, Job, CronJob, Node, HPA, PVC, ConfigMap).
 pub mod configmap;
 mod controller_rollout;
 pub mod cronjob;
 pub mod daemonset;
 pub mod hpa;
 pub mod job;
+pub mod node;
 pub mod pvc;
 pub mod statefulset;
 mod suspend;

@@ -9,6 +9,7 @@
 //! does not exist (the server says so only after authorising the call); forbidden is 403.
 
 mod calls;
+mod families;
 mod identities;
 
 use k8s_openapi::api::apps::v1::Deployment;

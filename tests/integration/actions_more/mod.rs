@@ -1,14 +1,19 @@
-//! The later action families end to end, against the real 1.20 API server with the simulated
-//! kubelet: StatefulSet, DaemonSet, Job, CronJob (batch/v1beta1 through discovery), HPA
-//! (autoscaling/v2beta2), PVC, ConfigMap — each plans with a server dry-run diff, executes,
-//! verifies through watches, rolls back, refuses through its guards and goes stale when the
-//! object moved after planning.
+//! The later action families end to end. Against the real 1.20 API server with the simulated
+//! kubelet: StatefulSet, DaemonSet, Job, CronJob (batch/v1beta1 through discovery), Node
+//! (evictions in policy/v1beta1), HPA (autoscaling/v2beta2), PVC, ConfigMap — each plans with
+//! a server dry-run diff, executes, verifies through watches, rolls back, refuses through its
+//! guards and goes stale when the object moved after planning. What the 1.20 server cannot
+//! express (Job suspension, the current API versions batch/v1 CronJob, autoscaling/v2 HPA and
+//! policy/v1 Eviction) runs against a mocked API in [`mocked`].
 
 mod configmap;
 mod cronjob;
 mod daemonset;
 mod hpa;
 mod job;
+mod mock_api;
+mod mocked;
+mod node;
 mod pvc;
 mod statefulset;
 
@@ -67,7 +72,7 @@ pub fn stored(plan: Plan) -> Plan {
 
 #[test]
 fn the_later_families_are_registered_with_their_risks() {
-    use lookout::actions::Risk::Medium;
+    use lookout::actions::Risk::{High, Low, Medium};
     let (actions, _) = registry();
     for (name, risk, reversible) in [
         ("statefulset.scale", Medium, true),
@@ -80,6 +85,9 @@ fn the_later_families_are_registered_with_their_risks() {
         ("cronjob.suspend", Medium, true),
         ("cronjob.resume", Medium, true),
         ("cronjob.trigger", Medium, true),
+        ("node.cordon", Low, true),
+        ("node.uncordon", Low, true),
+        ("node.drain", High, true),
         ("hpa.adjust", Medium, true),
         ("pvc.resize", Medium, false),
         ("configmap.patch_key", Medium, true),
@@ -92,4 +100,12 @@ fn the_later_families_are_registered_with_their_risks() {
         let schema = (spec.params_schema)();
         assert_eq!(schema["additionalProperties"], false, "{name}");
     }
+}
+
+#[test]
+fn every_action_the_shipped_runbooks_name_is_registered() {
+    let (actions, _) = registry();
+    let books = lookout::runbook::load(None).expect("shipped runbooks");
+    let errors = lookout::runbook::check_actions(&books, |a| actions.get(a).is_some());
+    assert!(errors.is_empty(), "{errors:?}");
 }
