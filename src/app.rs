@@ -35,6 +35,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::cluster::{WatchMetrics, discover};
 use crate::config::{Config, StoreBackend};
 use crate::context::ContextBuilder;
+use crate::conversation::{ConversationMetrics, Conversations, Deps as ConversationDeps};
 use crate::detect::Detector;
 use crate::health::{Health, KubeProbe, StoreProbe};
 use crate::incident::IncidentBus;
@@ -77,6 +78,7 @@ struct AgentParts {
     prompts: Arc<Prompts>,
     actions: Arc<ActionRegistry>,
     remediation_metrics: RemediationMetrics,
+    conversation_metrics: ConversationMetrics,
     audit: Audit,
     postmortem: Arc<PostmortemTemplate>,
 }
@@ -144,6 +146,7 @@ impl App {
             prompts,
             actions: Arc::new(actions),
             remediation_metrics: RemediationMetrics::new(&mut registry),
+            conversation_metrics: ConversationMetrics::new(&mut registry),
             audit: Audit::new(&config.audit, store.clone(), clock.clone())
                 .map_err(|e| config_error("audit.file", e.to_string()))?,
             postmortem: Arc::new(
@@ -381,6 +384,25 @@ impl App {
         handler.on_click(APPROVE, desk.clone());
         handler.on_click(REJECT, desk.clone());
         handler.on_reply(desk.clone());
+        // Questions (mentions that are no command, and replies in their threads): answered by
+        // the model in tasks of their own, so clicks and commands never wait for it.
+        let conversations = Arc::new(Conversations::new(ConversationDeps {
+            config: config.conversations.clone(),
+            cluster: config.cluster.clone(),
+            llm: agent.llm.clone(),
+            prompts: agent.prompts.clone(),
+            registry: agent.actions.clone(),
+            redact: redact.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            outbound: outbound.clone(),
+            kube: kube.clone(),
+            actions: config.actions.clone(),
+            metrics: agent.conversation_metrics.clone(),
+            shutdown: cancel.child_token(),
+        }));
+        handler.on_question(conversations.clone());
+        handler.on_reply(conversations);
         tasks.spawn(handler.run(chat_rx, cancel.child_token()));
         tasks.spawn(start_remediation(
             config.clone(),

@@ -20,6 +20,7 @@ pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod context;
+pub mod conversation;
 pub mod correlate;
 pub mod detect;
 pub mod digest;

@@ -1,8 +1,9 @@
 //! What Lookout does with what people say and click, once for every platform: mentions are
-//! commands (answered in a thread), clicks are decoded (another cluster's or an unknown
-//! button gets a private "no"), and a click's verb goes to the component that registered it
-//! (approvals, acknowledgements...), so a new kind of button is one registration, not a change
-//! here.
+//! commands (answered in a thread) or else questions (handed to the conversation component,
+//! which answers in its own time so a slow model never holds up clicks and commands), clicks
+//! are decoded (another cluster's or an unknown button gets a private "no"), and a click's
+//! verb goes to the component that registered it (approvals, acknowledgements...), so a new
+//! kind of button is one registration, not a change here.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use super::action::{Action, ActionCodec, ActionError};
 use super::commands::Commands;
 use super::event::{ChatEvent, Click, Inbound};
 use super::outbound::{Outbound, Post, Thread};
+use super::platform::ThreadRef;
 
 /// The answer to a click.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,18 @@ pub trait ReplyHandler: Send + Sync + 'static {
     async fn reply(&self, message: &Inbound) -> Option<super::message::Message>;
 }
 
+/// A component that answers mentions that are no command: questions. It answers in its own
+/// time (a model can take a minute), so `ask` starts the work and returns at once.
+pub trait QuestionHandler: Send + Sync + 'static {
+    /// Why questions cannot be answered now (no model configured...), or `None` when they can.
+    fn unavailable(&self) -> Option<String>;
+    /// Starts answering `question` in `thread` (where the answer goes); does not wait for it.
+    fn ask(&self, question: Inbound, thread: Option<ThreadRef>);
+}
+
+/// Why a question gets the commands list when no question handler is registered.
+const NO_MODEL: &str = "no language model is configured (`llm.base_url`)";
+
 pub const EXPIRED: &str = "This button has expired.";
 pub const FOREIGN: &str = "This button belongs to another cluster's Lookout; it cannot act here.";
 
@@ -48,6 +62,7 @@ pub struct ChatHandler {
     commands: Commands,
     clicks: HashMap<String, Arc<dyn ClickHandler>>,
     replies: Vec<Arc<dyn ReplyHandler>>,
+    questions: Option<Arc<dyn QuestionHandler>>,
 }
 
 impl ChatHandler {
@@ -58,7 +73,13 @@ impl ChatHandler {
             commands,
             clicks: HashMap::new(),
             replies: Vec::new(),
+            questions: None,
         }
+    }
+
+    /// Hands mentions that are no command to `handler`.
+    pub fn on_question(&mut self, handler: Arc<dyn QuestionHandler>) {
+        self.questions = Some(handler);
     }
 
     /// Offers thread replies without a mention to `handler`.
@@ -102,20 +123,44 @@ impl ChatHandler {
         info!(platform = %m.platform, user = %m.user.identity(), text = %m.text, "mention");
         let reply = match self.commands.answer(&m).await {
             Some(reply) => reply,
-            None => super::commands::unknown(&m.text),
+            None => {
+                let questions = self.questions.as_ref().map(|q| (q, q.unavailable()));
+                if let Some((q, None)) = questions {
+                    let thread = self.thread_for(&m).await;
+                    q.ask(m, thread);
+                    return;
+                }
+                let reason = questions
+                    .and_then(|(_, why)| why)
+                    .unwrap_or_else(|| NO_MODEL.to_string());
+                let help = Inbound {
+                    text: "help".into(),
+                    ..m.clone()
+                };
+                crate::conversation::reply::without_model(
+                    &m.text,
+                    &reason,
+                    self.commands.answer(&help).await,
+                )
+            }
         };
-        let thread = match &m.thread {
-            Some(t) => Some(t.clone()),
-            None => match self.outbound.platform(&m.platform) {
-                Some(p) => p.open_thread(&m.message, "Lookout").await.ok(),
-                None => None,
-            },
-        };
+        let thread = self.thread_for(&m).await;
         let key = format!("reply:{}:{}:{}", m.platform, m.channel, m.message.id);
         let thread = thread.map(Thread::Ref).unwrap_or(Thread::None);
         self.outbound
             .post(Post::new(key, &m.platform, &m.channel, reply).in_thread(thread))
             .await;
+    }
+
+    /// Where the answer to a mention goes: its thread, or a new one under it.
+    async fn thread_for(&self, m: &Inbound) -> Option<ThreadRef> {
+        match &m.thread {
+            Some(t) => Some(t.clone()),
+            None => match self.outbound.platform(&m.platform) {
+                Some(p) => p.open_thread(&m.message, "Lookout").await.ok(),
+                None => None,
+            },
+        }
     }
 
     async fn click(&self, c: Click) {

@@ -46,6 +46,8 @@ pub struct Config {
     pub context: crate::context::ContextConfig,
     /// The language model (optional): off while `base_url` is empty.
     pub llm: crate::llm::LlmConfig,
+    /// Questions to the bot (mentions that are no command): limits and the answer's bounds.
+    pub conversations: crate::conversation::ConversationsConfig,
     /// Who may approve what, and when proposals expire.
     pub approvals: crate::approval::ApprovalsConfig,
     /// Automatic diagnosis and remediation: which incidents, limits, the pause switch.
@@ -136,6 +138,7 @@ impl Default for Config {
             digests: Vec::new(),
             runbooks: RunbooksConfig::default(),
             llm: Default::default(),
+            conversations: Default::default(),
             context: Default::default(),
             redaction: Default::default(),
             actions: Default::default(),

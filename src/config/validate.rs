@@ -106,6 +106,10 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     {
         err(&field, reason);
     }
+    // The conversations section names its own fields in full.
+    for (field, reason) in config.conversations.validate() {
+        err(&field, reason);
+    }
     for (field, reason) in config.actions.validate() {
         err(&format!("actions.{field}"), reason);
     }

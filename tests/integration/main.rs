@@ -12,6 +12,7 @@ mod app;
 mod approval_loop;
 mod chat;
 mod context;
+mod conversation;
 mod fakes;
 mod llm;
 mod pipeline;
