@@ -23,6 +23,11 @@ pub struct Turn {
     pub question: String,
     /// The answer as posted, its "Looked at" line included.
     pub answer: String,
+    /// The conversation began with a mention in a thread that was already there (an incident's
+    /// card, people talking): there only mentions continue it, so people talking in that
+    /// thread are not answered unasked. Carried by every turn, as older ones are dropped.
+    #[serde(default)]
+    pub mentions_only: bool,
 }
 
 impl Turn {
@@ -38,6 +43,12 @@ pub struct Recalled {
     pub summary: Option<String>,
     /// The latest turns in full, oldest first.
     pub turns: Vec<Turn>,
+}
+
+/// PURE: whether a reply without a mention continues the conversation of these turns: only
+/// when there is one and its thread is the conversation's own.
+pub fn continues_unmentioned(turns: &[Turn]) -> bool {
+    turns.last().is_some_and(|t| !t.mentions_only)
 }
 
 /// The store key of a thread's conversation.
@@ -149,7 +160,23 @@ mod tests {
             asker: "slack:U1".into(),
             question: format!("question {n}: {}", "why ".repeat(50)),
             answer: "a".repeat(size),
+            mentions_only: false,
         }
+    }
+
+    #[test]
+    fn only_the_conversations_own_thread_continues_without_a_mention() {
+        assert!(!continues_unmentioned(&[]));
+        assert!(continues_unmentioned(&[turn(1, 10)]));
+        let elsewhere = Turn {
+            mentions_only: true,
+            ..turn(2, 10)
+        };
+        assert!(!continues_unmentioned(&[turn(1, 10), elsewhere]));
+        // Turns stored before the flag existed read as the conversation's own thread.
+        let old = r#"{"at":"2024-05-01T10:00:00Z","asker":"slack:U1","question":"q","answer":"a"}"#;
+        let t: Turn = serde_json::from_str(old).unwrap();
+        assert!(continues_unmentioned(&[t]));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! A mention that is no command is a question ([`Conversations`] is the chat handler's
 //! `QuestionHandler`); any later reply in that thread, with or without a mention, continues
-//! it (its `ReplyHandler`). Each answer is a bounded loop with the model over read-only tools
+//! it (its `ReplyHandler`), except in a thread that was there before the question (an
+//! incident's, people's), where only mentions do. Each answer is a bounded loop with the model over read-only tools
 //! only ([`tools`]): the catalogue's get/describe/logs/events/list plus incidents, incident
 //! timelines, rollout history and node conditions. A model that asks for a change is refused
 //! and told so; it may only *suggest* one, shown as text under the answer. Everything sent to

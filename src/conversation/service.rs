@@ -156,7 +156,7 @@ impl ReplyHandler for Conversations {
         let turns = memory::load(self.inner.store.as_ref(), &memory::key(&thread))
             .await
             .ok()?;
-        if turns.is_empty() {
+        if !memory::continues_unmentioned(&turns) {
             return None;
         }
         self.ask(m.clone(), Some(thread));
@@ -227,6 +227,8 @@ impl Inner {
                 warn!(%error, "conversation memory unreadable; answering without it");
                 Vec::new()
             });
+        // Asked in a thread that was already there (not one opened under the question).
+        let mentions_only = turns.last().map_or(m.thread.is_some(), |t| t.mentions_only);
         let text = self.redact.redact(m.text.trim());
         let question = Question {
             asker: m.user.name.clone().unwrap_or_else(|| m.user.id.clone()),
@@ -293,6 +295,7 @@ impl Inner {
             asker: m.user.identity(),
             question: text,
             answer: remembered,
+            mentions_only,
         };
         if let Err(error) = memory::remember(self.store.as_ref(), &conversation, &turn).await {
             warn!(%error, "could not remember the turn; a follow-up starts afresh");

@@ -236,3 +236,37 @@ async fn without_a_model_a_question_gets_the_commands_and_a_pointer() {
     assert!(text.contains("help"), "the commands are listed: {text}");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn in_a_thread_that_was_already_there_only_mentions_continue_the_conversation() {
+    let slack = FakeSlack::start().await;
+    let model = FakeOpenAi::start().await;
+    let bot = Bot::start(config(&slack, Some(&model), &unique("conv-thread"))).await;
+    slack.wait_connects(1).await;
+    // A thread that is no conversation: the one under a command.
+    let parent = slack.mention(ALERTS, None, "U0ERIN", "help").await;
+    in_thread(&slack, &parent, "incidents").await;
+
+    model.script([Step::text("Nothing is down.")]);
+    slack
+        .mention(ALERTS, Some(&parent), "U0ERIN", "is anything down?")
+        .await;
+    in_thread(&slack, &parent, "Nothing is down.").await;
+    // People talking in that thread are not answered...
+    slack
+        .reply(ALERTS, &parent, "U0FRANK", "I restarted the cache earlier")
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(model.requests().len(), 1);
+    // ...a mention there continues the conversation, with its context.
+    model.script([Step::text("The nodes are fine.")]);
+    slack
+        .mention(ALERTS, Some(&parent), "U0ERIN", "and the nodes?")
+        .await;
+    in_thread(&slack, &parent, "The nodes are fine.").await;
+    let requests = model.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[1].raw_body.contains("is anything down?"));
+    assert!(!requests[1].raw_body.contains("restarted the cache"));
+    bot.stop().await;
+}
