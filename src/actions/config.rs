@@ -18,6 +18,9 @@ pub struct ActionsConfig {
     /// A scale may raise replicas to at most this multiple of the current count (of 1 when the
     /// workload has none), so a typo cannot turn 3 replicas into 300.
     pub max_scale_factor: f64,
+    /// `pvc.resize` may grow a claim to at most this multiple of its current request: a
+    /// volume cannot shrink back, so a typo (20Ti for 20Gi) must not get through.
+    pub max_storage_factor: f64,
     /// No action may set more replicas than this.
     pub max_replicas: i32,
     /// How long verification watches for "healthy again" before it gives up.
@@ -40,6 +43,7 @@ impl Default for ActionsConfig {
             max_memory_factor: 4.0,
             max_cpu_factor: 4.0,
             max_scale_factor: 3.0,
+            max_storage_factor: 4.0,
             max_replicas: 50,
             verify_timeout: Duration::from_secs(300),
             verify_settle: Duration::from_secs(30),
@@ -95,6 +99,7 @@ impl ActionsConfig {
             ("max_memory_factor", self.max_memory_factor),
             ("max_cpu_factor", self.max_cpu_factor),
             ("max_scale_factor", self.max_scale_factor),
+            ("max_storage_factor", self.max_storage_factor),
         ] {
             if !factor.is_finite() || !(1.0..=100.0).contains(&factor) {
                 errors.push((field, format!("{factor} is outside 1.0..=100.0")));

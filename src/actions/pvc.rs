@@ -100,8 +100,8 @@ impl Action for Resize {
             &target.to_string(),
             phase,
             expandable.as_ref(),
-            current,
-            wanted,
+            (current, wanted),
+            ctx.config.max_storage_factor,
         )?;
         let proposal = PatchProposal {
             patch_type: PatchType::Merge,
@@ -151,14 +151,14 @@ fn capacity(pvc: &Value) -> Option<i64> {
         .and_then(|q| Resource::Memory.parse(q))
 }
 
-/// PURE: the claim may grow to `wanted` bytes. `class` is the StorageClass's name and whether
-/// it allows expansion (`None`: the claim names no class).
+/// PURE: the claim may grow from `current` to `wanted` bytes, by at most `max_factor`. `class`
+/// is the StorageClass's name and whether it allows expansion (`None`: the claim names no class).
 pub fn check_growth(
     what: &str,
     phase: &str,
     class: Option<&(String, bool)>,
-    current: i64,
-    wanted: i64,
+    (current, wanted): (i64, i64),
+    max_factor: f64,
 ) -> Result<()> {
     let fmt = |b| Resource::Memory.format(b);
     if wanted < current {
@@ -175,6 +175,16 @@ pub fn check_growth(
         return Err(ActionError::refused(
             guards::NO_CHANGE,
             format!("{what} already requests {}", fmt(current)),
+        ));
+    }
+    if current > 0 && wanted as f64 / current as f64 > max_factor {
+        return Err(ActionError::refused(
+            guards::RESOURCE_FACTOR,
+            format!(
+                "{what} would grow from {} to {}, more than {max_factor} times, and a volume cannot shrink back",
+                fmt(current),
+                fmt(wanted)
+            ),
         ));
     }
     match class {
@@ -255,15 +265,28 @@ mod tests {
     fn claims_only_grow_where_their_class_allows() {
         let ok = ("fast".to_string(), true);
         let fixed = ("slow".to_string(), false);
-        let g =
-            |class, phase, new| check_growth("pvc", phase, class, GI, new).map_err(|e| e.guard());
+        let g = |class, phase, new| {
+            check_growth("pvc", phase, class, (GI, new), 4.0).map_err(|e| e.guard())
+        };
         assert_eq!(g(Some(&ok), "Bound", 2 * GI), Ok(()));
         assert_eq!(g(Some(&ok), "Bound", GI / 2), Err(Some(VOLUME_GROWTH)));
         assert_eq!(g(Some(&ok), "Bound", GI), Err(Some(guards::NO_CHANGE)));
         assert_eq!(g(Some(&fixed), "Bound", 2 * GI), Err(Some(VOLUME_GROWTH)));
         assert_eq!(g(None, "Bound", 2 * GI), Err(Some(VOLUME_GROWTH)));
         assert_eq!(g(Some(&ok), "Pending", 2 * GI), Err(Some(guards::TARGET)));
-        let why = check_growth("pvc", "Bound", Some(&fixed), GI, 2 * GI)
+        assert_eq!(g(Some(&ok), "Bound", 4 * GI), Ok(()));
+        assert_eq!(
+            g(Some(&ok), "Bound", 5 * GI),
+            Err(Some(guards::RESOURCE_FACTOR))
+        );
+        let why = check_growth("pvc", "Bound", Some(&ok), (GI, 20 * GI), 4.0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            why.contains("pvc would grow from 1Gi to 20Gi, more than 4 times"),
+            "{why}"
+        );
+        let why = check_growth("pvc", "Bound", Some(&fixed), (GI, 2 * GI), 4.0)
             .unwrap_err()
             .to_string();
         assert!(

@@ -176,6 +176,22 @@ async fn a_claim_grows_as_far_as_the_api_server_records_and_cannot_shrink_back()
     );
     assert_eq!(g, guards::TARGET);
     assert!(r.contains("is Pending; only a bound claim can grow"), "{r}");
+    let (g, r) = refusal(
+        actions
+            .plan(
+                &ctx,
+                "pvc.resize",
+                &json!({"namespace": ns, "name": "data", "storage": "20Gi"}),
+            )
+            .await,
+    );
+    assert_eq!(g, guards::RESOURCE_FACTOR);
+    assert!(
+        r.contains(
+            "would grow from 2Gi to 20Gi, more than 4 times, and a volume cannot shrink back"
+        ),
+        "{r}"
+    );
     assert!(matches!(
         actions
             .plan(
