@@ -25,6 +25,7 @@ use crate::alertmanager::{self, Payload};
 use crate::approval::{APPROVE, Desk, REJECT};
 use crate::audit::Audit;
 use crate::chat::console::ConsolePlatform;
+use crate::chat::discord::DiscordPlatform;
 use crate::chat::handler::ChatHandler;
 use crate::chat::notifier::Notifier;
 use crate::chat::ops::{Ops, OpsDeps};
@@ -128,6 +129,10 @@ impl App {
                     }
                 })?;
             platforms.push(Arc::new(slack));
+        }
+        if config.platforms.discord_enabled() {
+            let discord = DiscordPlatform::new(config.platforms.discord.clone())?;
+            platforms.push(Arc::new(discord));
         }
         if config.platforms.console.enabled {
             platforms.push(Arc::new(ConsolePlatform::stdio(&config.platforms.console)));

@@ -6,6 +6,7 @@ pub mod action;
 pub mod cards;
 pub mod commands;
 pub mod console;
+pub mod discord;
 pub mod event;
 pub mod fit;
 pub mod handler;

@@ -187,4 +187,42 @@ pub static ENV_VARS: &[EnvVar] = &[
             Ok(())
         },
     },
+    EnvVar {
+        name: "LOOKOUT_DISCORD_BOT_TOKEN",
+        default: "",
+        doc: "Discord bot token (platforms.discord.bot_token); unset: Discord is off.",
+        apply: |c, v| {
+            c.platforms.discord.bot_token = super::secret::Secret::new(v);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_DISCORD_APPLICATION_ID",
+        default: "",
+        doc: "Discord application id (platforms.discord.application_id); unset: learnt at connect.",
+        apply: |c, v| {
+            let id = v.parse::<u64>().ok().filter(|n| *n != 0);
+            c.platforms.discord.application_id =
+                Some(id.ok_or_else(|| format!("expected a numeric Discord id, got `{v}`"))?);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_DISCORD_API_URL",
+        default: "",
+        doc: "Discord REST base URL (platforms.discord.api_url); unset: https://discord.com.",
+        apply: |c, v| {
+            c.platforms.discord.api_url = v.to_string();
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_DISCORD_GATEWAY_URL",
+        default: "",
+        doc: "Discord gateway URL (platforms.discord.gateway_url); unset: asked from the API.",
+        apply: |c, v| {
+            c.platforms.discord.gateway_url = Some(v.to_string());
+            Ok(())
+        },
+    },
 ];

@@ -84,6 +84,8 @@ pub struct PlatformsConfig {
     pub slack: crate::chat::slack::SlackConfig,
     /// A terminal chat for local runs and the demo.
     pub console: crate::chat::console::ConsoleConfig,
+    /// Discord (the gateway), on when its bot token is set.
+    pub discord: crate::chat::discord::DiscordConfig,
 }
 
 impl PlatformsConfig {
@@ -92,11 +94,19 @@ impl PlatformsConfig {
         !self.slack.bot_token.is_empty()
     }
 
+    /// Whether Discord is configured (its bot token is set).
+    pub fn discord_enabled(&self) -> bool {
+        !self.discord.bot_token.is_empty()
+    }
+
     /// Names of the platforms that run.
     pub fn enabled(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
         if self.slack_enabled() {
             out.push("slack");
+        }
+        if self.discord_enabled() {
+            out.push("discord");
         }
         if self.console.enabled {
             out.push("console");
