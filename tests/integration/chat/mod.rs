@@ -3,6 +3,8 @@
 
 pub mod conformance;
 pub mod console;
+pub mod discord;
+mod discord_tests;
 pub mod harness;
 mod incidents;
 pub mod slack;
