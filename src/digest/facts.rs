@@ -237,7 +237,7 @@ pub fn assemble(inp: Inputs<'_>) -> Digest {
     actions.sort_by(|a, b| a.at.cmp(&b.at).then(a.incident.cmp(&b.incident)));
 
     let mut pending = inp.pending;
-    pending.sort_by(|a, b| a.expires_at.cmp(&b.expires_at));
+    pending.sort_by_key(|a| a.expires_at);
     Digest {
         cluster: inp.cluster.to_string(),
         from,

@@ -11,6 +11,7 @@ mod alertmanager;
 mod app;
 mod approval_loop;
 mod chat;
+mod commands;
 mod context;
 mod conversation;
 mod fakes;
