@@ -90,8 +90,14 @@ async fn a_question_is_answered_from_read_only_tools_and_a_follow_up_keeps_the_c
         Step::text("checkout runs out of memory: it needs about 100Mi and is limited to 64Mi."),
     ]);
     let question = "why is checkout restarting?";
+    let asked = std::time::Instant::now();
     let ts = slack.mention(ALERTS, None, "U0ALICE", question).await;
     let answer = in_thread(&slack, &ts, "runs out of memory").await;
+    println!(
+        "grounded answer: 2 tool calls, {} prompt tokens, posted {:?} after the mention",
+        model.prompt_tokens(),
+        asked.elapsed()
+    );
     let text = answer.readable();
     assert!(
         text.contains(&format!(
@@ -268,5 +274,38 @@ async fn in_a_thread_that_was_already_there_only_mentions_continue_the_conversat
     assert_eq!(requests.len(), 2);
     assert!(requests[1].raw_body.contains("is anything down?"));
     assert!(!requests[1].raw_body.contains("restarted the cache"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_answer_longer_than_slack_allows_continues_in_the_thread_in_parts() {
+    let slack = FakeSlack::start().await;
+    let model = FakeOpenAi::start().await;
+    let bot = Bot::start(config(&slack, Some(&model), &unique("conv-long"))).await;
+    slack.wait_connects(1).await;
+    // 60 paragraphs: more blocks than one Slack message may carry.
+    let paragraphs: Vec<String> = (1..=60)
+        .map(|i| format!("Paragraph {i}: {}", "the pods are fine. ".repeat(8)))
+        .collect();
+    model.script([Step::text(paragraphs.join("\n\n"))]);
+    let ts = slack
+        .mention(ALERTS, None, "U0GRACE", "tell me everything")
+        .await;
+    in_thread(&slack, &ts, "part 2 of 2").await;
+    let parts: Vec<String> = slack
+        .bot_messages(ALERTS)
+        .into_iter()
+        .filter(|m| m.thread() == Some(ts.as_str()))
+        .map(|m| m.readable())
+        .collect();
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    assert!(parts[0].contains("part 1 of 2"), "{}", parts[0]);
+    let all = parts.join("\n");
+    for i in 1..=60 {
+        assert!(
+            all.contains(&format!("Paragraph {i}:")),
+            "paragraph {i} is missing"
+        );
+    }
     bot.stop().await;
 }
