@@ -33,6 +33,10 @@ pub struct RemediationConfig {
     pub observe_wait: Duration,
     /// Read-only tool calls the model may make while investigating.
     pub investigation_tool_calls: u32,
+    /// After a rejection, how long the next step waits for the reason (a thread reply), so
+    /// the model hears why before proposing again.
+    #[serde(with = "crate::config::duration")]
+    pub reason_wait: Duration,
 }
 
 impl Default for RemediationConfig {
@@ -48,6 +52,7 @@ impl Default for RemediationConfig {
             paused: false,
             observe_wait: Duration::from_secs(60),
             investigation_tool_calls: 5,
+            reason_wait: Duration::from_secs(60),
         }
     }
 }

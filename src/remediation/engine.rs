@@ -36,6 +36,21 @@ use crate::store::{SharedStore, StoreExt};
 pub const AUTOMATION: &str = "automation";
 pub const PAUSED: &str = "paused";
 
+/// Whether automation is paused: by config, or by the runtime switch in the store (the
+/// `pause` command). A store error reads as paused: no mutation without knowing it may run.
+pub(super) async fn paused(d: &Deps) -> bool {
+    if d.config.paused {
+        return true;
+    }
+    match d.store.get(AUTOMATION, PAUSED).await {
+        Ok(v) => v.as_deref() == Some("true"),
+        Err(error) => {
+            warn!(%error, "cannot read the pause switch; holding mutations");
+            true
+        }
+    }
+}
+
 /// Everything the engine works with.
 pub struct Deps {
     pub config: RemediationConfig,
@@ -73,12 +88,16 @@ pub(super) enum Timer {
     Expiry(String),
     /// Observation is over; decide again.
     Observe,
+    /// The wait for a rejection's reason is over; go on without it.
+    Reason,
     /// The wall-time limit.
     Deadline,
 }
 
 pub struct Engine {
     pub(super) d: Arc<Deps>,
+    /// This process, as written in the remediations it owns.
+    pub(super) instance: String,
     pub(super) running: HashMap<String, Remediation>,
     /// The latest known incident of each running remediation.
     pub(super) incidents: HashMap<String, Incident>,
@@ -92,6 +111,7 @@ impl Engine {
         let (jobs, inbox) = mpsc::unbounded_channel();
         Self {
             d: Arc::new(deps),
+            instance: format!("{:016x}", rand::random::<u64>()),
             running: HashMap::new(),
             incidents: HashMap::new(),
             timers: BTreeSet::new(),
@@ -200,18 +220,40 @@ impl Engine {
 
     /// Whether automation is paused (config, or the runtime switch).
     pub(super) async fn paused(&self) -> bool {
-        self.d.config.paused
-            || matches!(self.d.store.get(AUTOMATION, PAUSED).await, Ok(Some(v)) if v == "true")
+        paused(&self.d).await
     }
 
     pub(super) async fn save(&self, r: &Remediation) {
+        let mut r = r.clone();
+        r.owner = self.instance.clone();
         if let Err(error) = self
             .d
             .store
-            .put_json(REMEDIATIONS, &r.incident, r, None)
+            .put_json(REMEDIATIONS, &r.incident, &r, None)
             .await
         {
             warn!(%error, incident = %r.incident, "cannot store the remediation's state");
+        }
+    }
+
+    /// Whether this process still runs the remediation of `id`: another that took it over
+    /// (a decision clicked there) wrote itself as the owner, and this one lets go. A store
+    /// error keeps it (the store being down stops the other one too).
+    pub(super) async fn mine(&mut self, id: &str) -> bool {
+        if !self.running.contains_key(id) {
+            return false;
+        }
+        let stored: Option<Remediation> =
+            self.d.store.get_json(REMEDIATIONS, id).await.ok().flatten();
+        match stored {
+            Some(r) if !r.owner.is_empty() && r.owner != self.instance => {
+                info!(incident = id, owner = %r.owner, "another process took this remediation over");
+                self.running.remove(id);
+                self.incidents.remove(id);
+                self.timers.retain(|(_, i, _)| i != id);
+                false
+            }
+            _ => true,
         }
     }
 
@@ -269,6 +311,8 @@ impl Engine {
             info!(incident = %id, status = ?r.status, "resuming a remediation");
             self.incidents.insert(id.clone(), incident);
             self.running.insert(id.clone(), r.clone());
+            // This process carries it on now (the one that wrote it is gone).
+            self.save(&r).await;
             self.schedule(r.deadline, &id, Timer::Deadline);
             self.reconcile(r).await;
         }

@@ -81,6 +81,9 @@ impl Engine {
     }
 
     pub(super) async fn on_job(&mut self, id: &str, result: JobResult) {
+        if !self.mine(id).await {
+            return;
+        }
         let Some(mut r) = self.running.get(id).cloned() else {
             return; // stopped meanwhile
         };
@@ -349,6 +352,9 @@ impl Engine {
             self.save(&r).await;
             return self.update(r);
         }
+        if let Some(approval) = r.held.take() {
+            return self.release_held(r, approval).await;
+        }
         match r.path.clone() {
             Path::Runbook { name, steps, next } => match steps.get(next) {
                 Some(step) => {
@@ -411,6 +417,30 @@ impl Engine {
             }
             Path::Unset => self.escalate(r, "nothing left to try").await,
         }
+    }
+
+    /// Automation resumed: the approved action held meanwhile runs if its approval has not
+    /// expired (else it is planned and asked for again); execution re-checks the target.
+    async fn release_held(&mut self, mut r: Remediation, approval: String) {
+        let id = r.incident.clone();
+        let (Some(request), Some(plan)) = (self.request(&approval).await, r.plan.clone()) else {
+            r.plan = None;
+            return Box::pin(self.next(r)).await;
+        };
+        if self.d.clock.now() >= request.expires_at {
+            self.say(&id, &format!("held-expired:{approval}"), |_| {
+                note(format!("{approval} was approved while automation was paused and has expired since; asking again."))
+            })
+            .await;
+            r.status = Status::Planning;
+            self.save(&r).await;
+            self.update(r);
+            return jobs::plan(self.d.clone(), self.jobs.clone(), id, plan.action.clone(), plan.params.clone(), request.why.clone(), request.source.clone());
+        }
+        r.status = Status::Executing { approval: approval.clone() };
+        self.save(&r).await;
+        self.update(r);
+        jobs::execute(self.d.clone(), self.jobs.clone(), id, approval, plan, false);
     }
 
     /// After a refused plan, a rejection or an expiry: the next option of the path, or the
@@ -523,7 +553,8 @@ impl Engine {
 
     pub(super) async fn on_decision(&mut self, request: ApprovalRequest, decision: Decision) {
         let id = request.incident.clone();
-        let mut r = match self.running.get(&id).cloned() {
+        let mine = self.mine(&id).await;
+        let mut r = match self.running.get(&id).cloned().filter(|_| mine) {
             Some(r) => r,
             // Decided through another process: take the remediation over from the store.
             None => match self
@@ -613,6 +644,18 @@ impl Engine {
                     &format!("{} {verdict}", request.id),
                 )
                 .await;
+                let reason_pending = decision.verdict == Verdict::Rejected
+                    && reason_of(&self.d.store, &request.id).await.is_none();
+                if reason_pending && !self.d.config.reason_wait.is_zero() {
+                    // The model does better knowing why: give the rejecter a moment to say.
+                    let until = self.d.clock.now()
+                        + chrono::Duration::from_std(self.d.config.reason_wait).unwrap_or_default();
+                    r.awaiting_reason = true;
+                    r.status = Status::Observing { until };
+                    self.schedule(until, &id, Timer::Reason);
+                    self.save(&r).await;
+                    return self.update(r);
+                }
                 self.alternative(r).await;
             }
         }
@@ -629,6 +672,12 @@ impl Engine {
         };
         for x in r.rejections.iter_mut().filter(|x| x.approval == approval) {
             x.reason = reason.clone();
+        }
+        r.remember(format!("the reason given for rejecting {approval}: {reason}"));
+        if r.awaiting_reason {
+            r.awaiting_reason = false;
+            self.unschedule(&id, &Timer::Reason);
+            return self.alternative(r).await;
         }
         self.save(&r).await;
         self.running.insert(id, r);
@@ -710,6 +759,16 @@ impl Engine {
                     format!("{why} (the target changed since the last approval)"),
                     source,
                 );
+            }
+            Err(ExecError::Paused) => {
+                show("approved; held while automation is paused — it runs on resume if still valid".into()).await;
+                let until = self.d.clock.now()
+                    + chrono::Duration::from_std(self.d.config.observe_wait).unwrap_or_default();
+                r.held = Some(approval.to_string());
+                r.status = Status::Observing { until };
+                self.schedule(until, &id, Timer::Observe);
+                self.save(&r).await;
+                self.update(r);
             }
             Err(ExecError::Claimed) => {
                 info!(incident = %id, approval, "another process executes this approval");
@@ -832,6 +891,9 @@ impl Engine {
     }
 
     pub(super) async fn on_timer(&mut self, id: &str, timer: Timer) {
+        if !self.mine(id).await {
+            return;
+        }
         let Some(r) = self.running.get(id).cloned() else {
             return;
         };
@@ -851,6 +913,13 @@ impl Engine {
             Timer::Observe => {
                 if matches!(r.status, Status::Observing { .. }) {
                     self.next(r).await;
+                }
+            }
+            Timer::Reason => {
+                if r.awaiting_reason {
+                    let mut r = r;
+                    r.awaiting_reason = false;
+                    self.alternative(r).await;
                 }
             }
             Timer::Deadline => {
@@ -923,7 +992,8 @@ impl Engine {
                 .unwrap_or_default();
             self.d.metrics.resolved_after(d);
         }
-        let Some(mut r) = self.running.get(&id).cloned() else {
+        let mine = self.mine(&id).await;
+        let Some(mut r) = self.running.get(&id).cloned().filter(|_| mine) else {
             self.postmortem(&id);
             return;
         };
@@ -1008,6 +1078,9 @@ impl Engine {
                 if let Some(plan) = r.plan.clone() {
                     jobs::rollback(self.d.clone(), self.jobs.clone(), id, approval, plan);
                 }
+            }
+            Status::Observing { until } if r.awaiting_reason => {
+                self.schedule(until, &id, Timer::Reason)
             }
             Status::Observing { until } => self.schedule(until, &id, Timer::Observe),
             Status::Done | Status::Escalated | Status::Stopped => {}

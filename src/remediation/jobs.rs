@@ -47,6 +47,8 @@ pub(super) enum ExecError {
     Stale(String),
     /// Another process executes it.
     Claimed,
+    /// Automation is paused: nothing runs until it resumes.
+    Paused,
     Failed(String),
 }
 
@@ -137,14 +139,13 @@ pub(super) fn plan(
     source: String,
 ) {
     tokio::spawn(async move {
-        let result = match d.registry.get(&action) {
-            None => Err(format!("unknown action `{action}`")),
-            Some(a) => a
-                .plan(&d.actions, &params)
-                .await
-                .map(Box::new)
-                .map_err(|e| e.to_string()),
-        };
+        // Through the registry: its counters and logs see every step of the loop.
+        let result = d
+            .registry
+            .plan(&d.actions, &action, &params)
+            .await
+            .map(Box::new)
+            .map_err(|e| e.to_string());
         report(
             &tx,
             &incident,
@@ -179,17 +180,20 @@ async fn execute_once(
     plan: &Plan,
     reconciling: bool,
 ) -> Result<Execution, ExecError> {
-    let Some(action) = d.registry.get(&plan.action) else {
+    if d.registry.get(&plan.action).is_none() {
         return Err(ExecError::Failed(format!(
             "unknown action `{}`",
             plan.action
         )));
-    };
+    }
+    if super::engine::paused(d).await {
+        return Err(ExecError::Paused);
+    }
     let claim = format!("execute:{approval}");
     let ttl = std::time::Duration::from_secs(24 * 3600);
     if reconciling {
         // A crash between claiming and recording: did the change land? Never run it twice.
-        if action.landed(&d.actions, plan).await.unwrap_or(false) {
+        if d.registry.landed(&d.actions, plan).await.unwrap_or(false) {
             return Ok(Execution {
                 executed_at: d.clock.now(),
                 resource_version: String::new(),
@@ -208,7 +212,7 @@ async fn execute_once(
             )));
         }
     }
-    match action.execute(&d.actions, plan).await {
+    match d.registry.execute(&d.actions, plan).await {
         Ok(e) => Ok(e),
         Err(ActionError::Stale { reason }) => {
             // Nothing ran: the claim is released so the fresh approval can run.
@@ -228,13 +232,11 @@ pub(super) fn verify(
     execution: Execution,
 ) {
     tokio::spawn(async move {
-        let result = match d.registry.get(&plan.action) {
-            None => Err(format!("unknown action `{}`", plan.action)),
-            Some(a) => a
-                .verify(&d.actions, &plan, &execution)
-                .await
-                .map_err(|e| e.to_string()),
-        };
+        let result = d
+            .registry
+            .verify(&d.actions, &plan, &execution)
+            .await
+            .map_err(|e| e.to_string());
         report(&tx, &incident, JobResult::Verified { approval, result });
     });
 }
@@ -247,13 +249,11 @@ pub(super) fn rollback(
     plan: Plan,
 ) {
     tokio::spawn(async move {
-        let result = match d.registry.get(&plan.action) {
-            None => Err(format!("unknown action `{}`", plan.action)),
-            Some(a) => a
-                .rollback(&d.actions, &plan)
-                .await
-                .map_err(|e| e.to_string()),
-        };
+        let result = d
+            .registry
+            .rollback(&d.actions, &plan)
+            .await
+            .map_err(|e| e.to_string());
         report(&tx, &incident, JobResult::RolledBack { approval, result });
     });
 }

@@ -143,6 +143,16 @@ pub struct Remediation {
     /// finishes (and is reported), nothing new starts, then the postmortem is written.
     #[serde(default)]
     pub ended: bool,
+    /// An approved action waiting for automation to resume (the pause switch).
+    #[serde(default)]
+    pub held: Option<String>,
+    /// Rejected, and the reason (a thread reply) is awaited before the next step.
+    #[serde(default)]
+    pub awaiting_reason: bool,
+    /// The process running this remediation; another that takes it over (a decision
+    /// clicked there) writes itself here, and the first lets go.
+    #[serde(default)]
+    pub owner: String,
 }
 
 impl Remediation {
@@ -163,6 +173,9 @@ impl Remediation {
             execution: None,
             started_at: now,
             ended: false,
+            held: None,
+            awaiting_reason: false,
+            owner: String::new(),
             deadline: now + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX),
         }
     }

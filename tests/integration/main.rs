@@ -10,6 +10,7 @@ mod agent;
 mod alertmanager;
 mod app;
 mod approval_loop;
+mod approvals;
 mod chat;
 mod commands;
 mod context;

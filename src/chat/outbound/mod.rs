@@ -37,6 +37,11 @@ use crate::clock::SharedClock;
 use crate::store::{SharedStore, StoreExt, StoreResult};
 
 const SEQUENCE: &str = "chat-seq";
+/// Claims of logical messages being posted, so a key is posted by one process only.
+const POSTING: &str = "posting:";
+/// How long a posting claim lasts; afterwards the delivery record (`SENT`) keeps the key from
+/// being posted again.
+const POSTING_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Where a post goes in a conversation.
 #[derive(Debug, Clone, PartialEq)]
@@ -232,10 +237,17 @@ impl Outbound {
         since: Option<DateTime<Utc>>,
     ) {
         let store = &self.inner.store;
-        if matches!(op, Op::Post { .. })
-            && matches!(store.get_json::<Sent>(SENT, &key).await, Ok(Some(_)))
-        {
-            return;
+        if matches!(op, Op::Post { .. }) {
+            if matches!(store.get_json::<Sent>(SENT, &key).await, Ok(Some(_))) {
+                return;
+            }
+            // Two processes sharing the store (before leader election, or during a hand-over)
+            // may both want to post the same logical message: the first claim sends it. A
+            // store outage must not silence the bot, so an unanswered claim still sends.
+            let claim = format!("{POSTING}{key}");
+            if let Ok(false) = store.claim(&claim, POSTING_TTL).await {
+                return;
+            }
         }
         // A sequence from the store keeps order across restarts; without the store, order
         // within this process still holds.

@@ -151,6 +151,10 @@ impl Logged {
 #[derive(Default)]
 struct Inner {
     script: Mutex<VecDeque<Step>>,
+    /// Scripts for requests whose first user message starts with the key (a prompt's
+    /// opening words), answered before the general script: a test with several kinds of
+    /// model calls in flight (diagnosis, agent steps, postmortem) stays deterministic.
+    keyed: Mutex<Vec<(String, VecDeque<Step>)>>,
     log: Mutex<Vec<Logged>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -203,6 +207,23 @@ impl FakeOpenAi {
         self.inner.script.lock().expect("script lock").extend(steps);
     }
 
+    /// Queues replies for requests whose first user message starts with `prefix`.
+    pub fn script_for(&self, prefix: &str, steps: impl IntoIterator<Item = Step>) {
+        let mut keyed = self.inner.keyed.lock().expect("keyed lock");
+        match keyed.iter_mut().find(|(k, _)| k == prefix) {
+            Some((_, q)) => q.extend(steps),
+            None => keyed.push((prefix.to_string(), steps.into_iter().collect())),
+        }
+    }
+
+    /// Requests whose first user message starts with `prefix`.
+    pub fn requests_for(&self, prefix: &str) -> Vec<Logged> {
+        self.requests()
+            .into_iter()
+            .filter(|r| first_user(&r.body).starts_with(prefix))
+            .collect()
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<Logged> {
         self.inner.log.lock().expect("log lock").clone()
@@ -217,6 +238,15 @@ impl FakeOpenAi {
     pub fn max_in_flight(&self) -> usize {
         self.inner.max_in_flight.load(Ordering::SeqCst)
     }
+}
+
+/// The text of the first user message of a request body.
+fn first_user(body: &Value) -> &str {
+    body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
 }
 
 /// Counts a request in flight until dropped (also when the client gives up and the handler
@@ -300,7 +330,19 @@ async fn handle(
     if parsed["messages"].as_array().is_none_or(|m| m.is_empty()) {
         return error(400, "'messages' is required", None);
     }
-    let Some(step) = inner.script.lock().expect("script lock").pop_front() else {
+    let keyed = {
+        let first = first_user(&parsed);
+        let mut keyed = inner.keyed.lock().expect("keyed lock");
+        keyed
+            .iter_mut()
+            .find(|(k, _)| first.starts_with(k.as_str()))
+            .map(|(_, q)| q.pop_front())
+    };
+    let step = match keyed {
+        Some(step) => step,
+        None => inner.script.lock().expect("script lock").pop_front(),
+    };
+    let Some(step) = step else {
         return error(400, "fake openai: no scripted reply left", None);
     };
     tokio::time::sleep(step.delay).await;

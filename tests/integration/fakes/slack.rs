@@ -300,6 +300,11 @@ impl FakeSlack {
             .collect()
     }
 
+    /// Socket Mode connections open now.
+    pub fn connections(&self) -> usize {
+        self.lock().connections.len()
+    }
+
     /// Socket Mode connections accepted so far (reconnects count).
     pub fn connects(&self) -> u64 {
         self.lock().connects

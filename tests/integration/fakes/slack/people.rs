@@ -72,7 +72,33 @@ impl FakeSlack {
     /// A person clicks the button `action` of message `ts`. Panics if there is no such button:
     /// nobody can click what Slack does not show. Returns the envelope (or trigger) id.
     pub async fn click(&self, channel: &str, ts: &str, user: &str, action: &str) -> String {
-        let (payload, id) = {
+        let (payload, id) = self.click_payload(channel, ts, user, action);
+        let sink = self.lock().sink.clone();
+        match sink {
+            Sink::Socket => socket::deliver(&self.state, "interactive", payload, false).await,
+            Sink::Http(poster) => {
+                let (status, body) = poster.post_interactive(&payload, Signature::Valid).await;
+                assert_eq!(status, 200, "bot refused a click: {body}");
+                id
+            }
+        }
+    }
+
+    /// The same click delivered over every open Socket Mode connection at once (Slack may
+    /// hand an event to any of an app's connections; several bot processes each hold one).
+    pub async fn click_on_every_connection(
+        &self,
+        channel: &str,
+        ts: &str,
+        user: &str,
+        action: &str,
+    ) {
+        let (payload, _) = self.click_payload(channel, ts, user, action);
+        socket::deliver_to_all(&self.state, "interactive", payload);
+    }
+
+    fn click_payload(&self, channel: &str, ts: &str, user: &str, action: &str) -> (Value, String) {
+        {
             let mut s = self.lock();
             let m = s
                 .messages
@@ -108,15 +134,6 @@ impl FakeSlack {
                 "state": {"values": {}}
             });
             (payload, trigger)
-        };
-        let sink = self.lock().sink.clone();
-        match sink {
-            Sink::Socket => socket::deliver(&self.state, "interactive", payload, false).await,
-            Sink::Http(poster) => {
-                let (status, body) = poster.post_interactive(&payload, Signature::Valid).await;
-                assert_eq!(status, 200, "bot refused a click: {body}");
-                id
-            }
         }
     }
 

@@ -143,6 +143,15 @@ pub(super) async fn deliver(
     }
 }
 
+/// Sends one envelope (one envelope id) to every open connection.
+pub(super) fn deliver_to_all(state: &Arc<Mutex<State>>, kind: &str, payload: Value) {
+    let mut s = state.lock().expect("state");
+    let (_, text) = envelope(&mut s, kind, payload, false);
+    for c in &s.connections {
+        let _ = c.tx.send(Command::Send(text.clone()));
+    }
+}
+
 /// Sends an envelope if the bot is connected; otherwise nothing.
 pub(super) fn deliver_if_connected(state: &Arc<Mutex<State>>, kind: &str, payload: Value) {
     let mut s = state.lock().expect("state");
