@@ -38,7 +38,9 @@ async fn sts_json(t: &SimTest, name: &str) -> Value {
     serde_json::to_value(t.api::<StatefulSet>().get(name).await.unwrap()).unwrap()
 }
 
-/// Waits until the StatefulSet has exactly `n` live pods, all Ready.
+/// Waits until the StatefulSet has exactly `n` live pods, all Ready, and no rollout under way
+/// (the controller saw the latest generation and every pod is of the current revision): right
+/// after a template change the old pods are still Ready for a moment.
 pub async fn wait_ready(t: &SimTest, name: &str, n: usize) {
     t.wait_for(&format!("{name} with {n} ready pods"), || async {
         let pods = t.pods(name).await;
@@ -46,9 +48,17 @@ pub async fn wait_ready(t: &SimTest, name: &str, n: usize) {
             .iter()
             .filter(|p| p.metadata.deletion_timestamp.is_none())
             .collect();
-        let s = t.api::<StatefulSet>().get(name).await.ok()?.status?;
-        (live.len() == n && live.iter().all(|p| is_ready(p)) && s.ready_replicas == Some(n as i32))
-            .then_some(())
+        let sts = t.api::<StatefulSet>().get(name).await.ok()?;
+        let s = sts.status?;
+        let settled = s.observed_generation == sts.metadata.generation
+            && s.update_revision.is_some()
+            && s.current_revision == s.update_revision
+            && s.updated_replicas == Some(n as i32);
+        (settled
+            && live.len() == n
+            && live.iter().all(|p| is_ready(p))
+            && s.ready_replicas == Some(n as i32))
+        .then_some(())
     })
     .await;
 }
