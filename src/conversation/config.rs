@@ -127,4 +127,37 @@ mod tests {
         assert_eq!(c.max_tool_calls, 3);
         assert!(serde_yaml_ng::from_str::<ConversationsConfig>("per_usr: {}\n").is_err());
     }
+
+    /// Loads a config file the way the bot does (parse, environment, validation).
+    fn load(yaml: &str) -> Result<crate::config::Config, crate::config::ConfigError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("lookout.yaml");
+        std::fs::write(&path, yaml).expect("write config");
+        let env = std::collections::HashMap::from([(
+            "LOOKOUT_CONFIG".to_string(),
+            path.display().to_string(),
+        )]);
+        crate::config::load_from(&env)
+    }
+
+    #[test]
+    fn the_readmes_sample_loads_and_a_bad_value_is_refused_by_name() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("## Ask the bot").expect("the README section")..];
+        let start = section.find("```yaml\n").expect("a YAML sample") + "```yaml\n".len();
+        let sample = &section[start..start + section[start..].find("```").expect("its end")];
+        let c = load(sample).expect("the README's sample is a valid config");
+        assert_eq!(c.conversations, ConversationsConfig::default());
+        assert_eq!(c.store.conversation_ttl, Duration::from_secs(24 * 3600));
+
+        let err = load("conversations: { max_lines: 0, per_channel: { max: 5, per: 0s } }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("conversations.max_lines"), "{err}");
+        assert!(err.contains("conversations.per_channel.per"), "{err}");
+        let err = load("conversations: { max_answers: 3 }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_answers"), "{err}");
+    }
 }
