@@ -202,3 +202,32 @@ fn alertmanager_token_comes_from_the_environment_and_stays_secret() {
             .contains("am-token-123")
     );
 }
+
+#[test]
+fn digests_are_validated_by_field_and_printed_by_check() {
+    let yaml = "platforms: { console: { enabled: true } }\ndigests:\n  - { schedule: '0 9 * * *', timezone: Mars/Olympus, to: [console] }\n  - { schedule: 'every morning', to: [ 'slack:#ops' ] }\n";
+    let e = super::validate::validate(&from_yaml(yaml).unwrap()).unwrap_err();
+    let fields: Vec<_> = e.errors.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "digests[0].timezone",
+            "digests[1].schedule",
+            "digests[1].to[0]"
+        ],
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("platform `slack` is not configured"),
+        "{e}"
+    );
+
+    let good = "platforms: { console: { enabled: true } }\ndigests:\n  - { name: morning, schedule: '0 9 * * Mon-Fri', timezone: Europe/Berlin, to: [console], llm_summary: true }\n";
+    let c = from_yaml(good).unwrap();
+    super::validate::validate(&c).expect("valid");
+    // `lookout check` prints the effective config, defaults filled in.
+    let printed = serde_yaml_ng::to_string(&c).unwrap();
+    assert!(printed.contains("digests:\n- name: morning"), "{printed}");
+    assert!(printed.contains("include_missed: true"), "{printed}");
+    assert_eq!(from_yaml(&printed).unwrap().digests, c.digests);
+}

@@ -3,6 +3,7 @@
 
 mod digests;
 mod reminders;
+mod summary;
 pub mod rig;
 pub mod suite;
 
