@@ -31,6 +31,7 @@ use crate::chat::notifier::Notifier;
 use crate::chat::ops::{Ops, OpsDeps};
 use crate::chat::outbound::{ChatMetrics, Outbound};
 use crate::chat::slack::SlackPlatform;
+use crate::chat::telegram::TelegramPlatform;
 use crate::chat::{ActionCodec, SharedPlatform};
 use crate::clock::{SharedClock, SystemClock};
 use crate::cluster::{WatchMetrics, discover};
@@ -129,6 +130,11 @@ impl App {
                     }
                 })?;
             platforms.push(Arc::new(slack));
+        }
+        if config.platforms.telegram_enabled() {
+            let telegram = TelegramPlatform::new(config.platforms.telegram.clone())
+                .map_err(crate::config::ConfigError::from)?;
+            platforms.push(Arc::new(telegram));
         }
         if config.platforms.discord_enabled() {
             let discord = DiscordPlatform::new(config.platforms.discord.clone())?;

@@ -19,6 +19,7 @@ pub mod redact;
 pub mod reminders;
 pub mod routing;
 pub mod slack;
+pub mod telegram;
 
 pub use action::{Action, ActionCodec, ActionError};
 pub use event::{ChatEvent, ChatUser, Click, Inbound};

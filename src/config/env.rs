@@ -188,6 +188,64 @@ pub static ENV_VARS: &[EnvVar] = &[
         },
     },
     EnvVar {
+        name: "LOOKOUT_TELEGRAM_BOT_TOKEN",
+        default: "",
+        doc: "Telegram bot token from BotFather (platforms.telegram.bot_token); unset: Telegram is off.",
+        apply: |c, v| {
+            c.platforms.telegram.bot_token = super::secret::Secret::new(v);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_TELEGRAM_MODE",
+        default: "",
+        doc: "How Telegram delivers updates (platforms.telegram.mode): polling (default) or webhook.",
+        apply: |c, v| {
+            c.platforms.telegram.mode = match v {
+                "polling" => crate::chat::telegram::TelegramMode::Polling,
+                "webhook" => crate::chat::telegram::TelegramMode::Webhook,
+                _ => return Err(format!("expected `polling` or `webhook`, got `{v}`")),
+            };
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_TELEGRAM_API_URL",
+        default: "",
+        doc: "Telegram Bot API base URL (platforms.telegram.api_url); unset: https://api.telegram.org.",
+        apply: |c, v| {
+            c.platforms.telegram.api_url = v.to_string();
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_TELEGRAM_BOT_USERNAME",
+        default: "",
+        doc: "Telegram bot username for mentions (platforms.telegram.bot_username); unset: from getMe.",
+        apply: |c, v| {
+            c.platforms.telegram.bot_username = v.to_string();
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_TELEGRAM_WEBHOOK_URL",
+        default: "",
+        doc: "Public URL Telegram posts updates to in webhook mode (platforms.telegram.webhook_url).",
+        apply: |c, v| {
+            c.platforms.telegram.webhook_url = v.to_string();
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "LOOKOUT_TELEGRAM_WEBHOOK_SECRET",
+        default: "",
+        doc: "Secret token of the Telegram webhook (platforms.telegram.webhook_secret).",
+        apply: |c, v| {
+            c.platforms.telegram.webhook_secret = super::secret::Secret::new(v);
+            Ok(())
+        },
+    },
+    EnvVar {
         name: "LOOKOUT_DISCORD_BOT_TOKEN",
         default: "",
         doc: "Discord bot token (platforms.discord.bot_token); unset: Discord is off.",

@@ -82,6 +82,8 @@ pub struct RunbooksConfig {
 pub struct PlatformsConfig {
     /// Slack (Socket Mode or the HTTP Events API).
     pub slack: crate::chat::slack::SlackConfig,
+    /// Telegram (long polling or a webhook), on when its bot token is set.
+    pub telegram: crate::chat::telegram::TelegramConfig,
     /// A terminal chat for local runs and the demo.
     pub console: crate::chat::console::ConsoleConfig,
     /// Discord (the gateway), on when its bot token is set.
@@ -94,6 +96,11 @@ impl PlatformsConfig {
         !self.slack.bot_token.is_empty()
     }
 
+    /// Whether Telegram is configured (its bot token is set).
+    pub fn telegram_enabled(&self) -> bool {
+        !self.telegram.bot_token.is_empty()
+    }
+
     /// Whether Discord is configured (its bot token is set).
     pub fn discord_enabled(&self) -> bool {
         !self.discord.bot_token.is_empty()
@@ -104,6 +111,9 @@ impl PlatformsConfig {
         let mut out = Vec::new();
         if self.slack_enabled() {
             out.push("slack");
+        }
+        if self.telegram_enabled() {
+            out.push("telegram");
         }
         if self.discord_enabled() {
             out.push("discord");

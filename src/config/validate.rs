@@ -124,6 +124,11 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             err(&format!("platforms.slack.{field}"), reason);
         }
     }
+    if config.platforms.telegram_enabled() {
+        for (field, reason) in config.platforms.telegram.validate() {
+            err(&format!("platforms.telegram.{field}"), reason);
+        }
+    }
     if config.platforms.discord_enabled() {
         for (field, reason) in config.platforms.discord.validate() {
             err(&format!("platforms.discord.{field}"), reason);

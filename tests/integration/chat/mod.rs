@@ -10,3 +10,5 @@ mod incidents;
 pub mod slack;
 mod slack_events_tests;
 mod slack_tests;
+pub mod telegram;
+mod telegram_tests;

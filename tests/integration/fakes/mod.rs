@@ -4,3 +4,4 @@
 pub mod discord;
 pub mod openai;
 pub mod slack;
+pub mod telegram;
