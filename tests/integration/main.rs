@@ -9,6 +9,7 @@ mod actions_more;
 mod agent;
 mod alertmanager;
 mod app;
+mod approval_discord;
 mod approval_loop;
 mod approvals;
 mod chat;
