@@ -10,7 +10,9 @@ use lookout::config::Config;
 
 use crate::approval_loop::{WAIT, break_it, memory_limit};
 use crate::chat::discord::{config_for, discord_user};
+use crate::chat::slack::config_for as slack_config_for;
 use crate::fakes::discord::{ALERTS, FakeDiscord, Stored};
+use crate::fakes::slack::{ALERTS as SLACK_ALERTS, FakeSlack};
 use crate::pipeline::{Bot, bot_config};
 use crate::sim::SimTest;
 use crate::support::{eventually, unique};
@@ -159,6 +161,53 @@ async fn oom_to_postmortem_through_a_runbook_approved_in_discord() {
         pm.contains(&format!("discord:{alice}")),
         "who approved: {pm}"
     );
+    bot.stop().await;
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_discord_token_leaves_the_bot_and_slack_running() {
+    lookout::install_crypto_provider();
+    let slack = FakeSlack::start().await;
+    let discord = FakeDiscord::start().await;
+    discord.set_token("a-rotated-token");
+    let t = SimTest::start(2).await;
+    let mut config = bot_config(&t.ns.name, &unique("dtoken"));
+    config.platforms.slack = slack_config_for(&slack, lookout::chat::slack::SlackMode::Socket);
+    config.platforms.discord = config_for(&discord);
+    config.routing = serde_yaml_ng::from_str(&format!(
+        "- to: [ \"slack:{SLACK_ALERTS}\", \"discord:{ALERTS}\" ]\n"
+    ))
+    .unwrap();
+    let bot = Bot::start(config).await;
+    break_it(&t, "payments").await;
+    let name = format!("{}/payments", t.ns.name);
+    eventually(WAIT, "the card in Slack", || async {
+        slack
+            .bot_messages(SLACK_ALERTS)
+            .into_iter()
+            .find(|m| m.thread().is_none() && m.readable().contains(&name))
+    })
+    .await;
+    eventually(WAIT, "Discord sign-in retried", || async {
+        (discord.calls("users/@me") >= 3).then_some(())
+    })
+    .await;
+    assert_eq!(discord.identifies(), 0);
+    assert!(discord.bot_messages(ALERTS).is_empty());
+
+    // The right token again: Discord connects without a restart and answers.
+    discord.set_token(FakeDiscord::TOKEN);
+    discord
+        .mention(ALERTS, None, discord_user("erin"), "help")
+        .await;
+    eventually(WAIT, "the help answer on Discord", || async {
+        discord
+            .bot_messages(ALERTS)
+            .into_iter()
+            .find(|m| m.channel != ALERTS && m.readable().contains("incidents"))
+    })
+    .await;
     bot.stop().await;
     t.stop().await;
 }
