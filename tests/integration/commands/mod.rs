@@ -1,5 +1,5 @@
 //! Commands, card buttons, reminders and scheduled digests: the command suite on the console
-//! and on fake Slack, reminders and digests with time on a manual clock.
+//! and on the fake Slack and Discord, reminders and digests with time on a manual clock.
 
 mod digests;
 mod reminders;
@@ -46,3 +46,4 @@ macro_rules! command_suite {
 
 crate::command_suite!(console, crate::chat::console::ConsoleHarness::new().await);
 crate::command_suite!(slack, crate::chat::slack::SlackHarness::new().await);
+crate::command_suite!(discord, crate::chat::discord::DiscordHarness::new().await);
