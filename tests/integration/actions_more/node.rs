@@ -371,5 +371,21 @@ async fn a_drain_refuses_pods_without_a_controller_and_goes_stale_when_the_node_
         r.contains(&format!("{}/bare", t.ns.name)) && r.contains("have no controller"),
         "{r}"
     );
+
+    // A cordoned node with nothing to evict is already drained.
+    let idle = t.nodes.iter().find(|n| **n != victim).unwrap().clone();
+    set_cordon(&t, &idle, true).await;
+    let (g, r) = refusal(
+        actions
+            .plan(&ctx, "node.drain", &json!({"name": idle}))
+            .await,
+    );
+    assert_eq!(
+        (g, r),
+        (
+            guards::NO_CHANGE,
+            format!("Node {idle} is cordoned and has no pods to evict")
+        )
+    );
     t.stop().await;
 }
