@@ -11,6 +11,7 @@ mod alertmanager;
 mod app;
 mod approval_discord;
 mod approval_loop;
+mod approval_telegram;
 mod approvals;
 mod chat;
 mod commands;
