@@ -100,6 +100,23 @@ async fn job_suspend_and_resume_on_a_1_21_api() {
         true,
         "rollback suspends again"
     );
+
+    let (g, r) = refusal(actions.plan(&ctx, "job.suspend", &params).await);
+    assert_eq!(
+        (g, r.as_str()),
+        (guards::NO_CHANGE, "Job shop/long is already suspended")
+    );
+    mock.update(JOB, |j| {
+        j["status"]["conditions"] = json!([{"type": "Complete", "status": "True"}]);
+    });
+    let (g, r) = refusal(actions.plan(&ctx, "job.resume", &params).await);
+    assert_eq!(
+        (g, r.as_str()),
+        (
+            guards::TARGET,
+            "Job shop/long has finished (Complete); there is nothing to suspend or resume"
+        )
+    );
 }
 
 #[tokio::test]
