@@ -1,11 +1,11 @@
 //! Commands, card buttons, reminders and scheduled digests: the command suite on the console
-//! and on the fake Slack and Discord, reminders and digests with time on a manual clock.
+//! and on the fake Slack, Discord and Telegram, reminders and digests with time on a manual clock.
 
 mod digests;
 mod reminders;
-mod summary;
 pub mod rig;
 pub mod suite;
+mod summary;
 
 /// The suite as `#[tokio::test]`s for one harness.
 #[macro_export]
@@ -47,3 +47,7 @@ macro_rules! command_suite {
 crate::command_suite!(console, crate::chat::console::ConsoleHarness::new().await);
 crate::command_suite!(slack, crate::chat::slack::SlackHarness::new().await);
 crate::command_suite!(discord, crate::chat::discord::DiscordHarness::new().await);
+crate::command_suite!(
+    telegram,
+    crate::chat::telegram::TelegramHarness::new().await
+);

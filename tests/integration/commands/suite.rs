@@ -1,5 +1,6 @@
-//! The command suite: the same cases against every chat harness (console and fake Slack here;
-//! the Discord and Telegram fakes plug in with one `command_suite!` line). Each case starts the
+//! The command suite: the same cases against every chat harness (the console and the fake
+//! Slack, Discord and Telegram; a new platform's fake plugs in with one `command_suite!` line
+//! in `mod.rs`). Each case starts the
 //! bot's chat side ([`CommandRig`]) with seeded incidents and plays people mentioning the bot
 //! and clicking card buttons.
 
