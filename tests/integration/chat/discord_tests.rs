@@ -345,6 +345,22 @@ async fn the_gateway_resumes_after_a_drop_and_a_reconnect_request() {
 }
 
 #[tokio::test]
+async fn an_expired_session_is_identified_again() {
+    let h = DiscordHarness::new().await;
+    let mut l = listen(&h.platform);
+    h.fake.wait_ready().await;
+    h.fake.expire_session();
+    eventually(WAIT, "a second session", || async {
+        (h.fake.identifies() == 2 && h.platform.sessions() == 2).then_some(())
+    })
+    .await;
+    h.fake
+        .mention(ALERTS, None, discord_user("frank"), "still there?")
+        .await;
+    assert_eq!(next_message(&mut l).await.text, "still there?");
+}
+
+#[tokio::test]
 async fn a_refused_token_is_retried_without_stopping_the_bot() {
     let h = DiscordHarness::new().await;
     h.fake.set_token("another-token");

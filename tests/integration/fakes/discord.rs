@@ -316,6 +316,12 @@ impl FakeDiscord {
         self.lock().gateway.drop_all();
     }
 
+    /// Expires the bot's session and drops its connection: its RESUME is refused (op 9) and it
+    /// must identify again.
+    pub fn expire_session(&self) {
+        self.lock().gateway.expire_session();
+    }
+
     /// Asks the bot to reconnect and resume (op 7), as Discord does before moving a session.
     pub fn request_reconnect(&self) {
         self.lock().gateway.reconnect_all();

@@ -85,6 +85,13 @@ impl Gateway {
         }
     }
 
+    /// Forgets the session (it expired on Discord's side) and drops its connection: a RESUME
+    /// is answered with INVALID_SESSION and the bot must identify again.
+    pub fn expire_session(&mut self) {
+        self.session = None;
+        self.drop_all();
+    }
+
     pub fn reconnect_all(&mut self) {
         for tx in self.conns.values() {
             let _ = tx.send(Command::Send(json!({"op": 7, "d": null}).to_string()));
