@@ -2,8 +2,10 @@
 //! model scripted with tool calls, and the real test cluster with the simulated kubelet. A
 //! question is answered in its thread through real read-only tools and cites what it looked at;
 //! a follow-up without a mention carries the first turn; secrets planted in pod logs never reach
-//! the model; a model asking for a change is refused and the cluster is unchanged; a person over
-//! their limit is politely refused; without a model a question gets the commands.
+//! the model; a model asking for a change is refused, its suggestion is shown as text and the
+//! cluster is unchanged; a person over their limit is politely refused; in a thread that was
+//! already there only mentions continue; a long answer continues in parts; without a model a
+//! question gets the commands.
 
 use std::time::Duration;
 
@@ -169,15 +171,32 @@ async fn a_model_asking_for_a_change_is_refused_and_the_cluster_is_unchanged() {
             json!({"namespace": ns, "name": "web", "replicas": 0}),
         ),
         Step::tool_call("kubectl_exec", json!({"command": "rm -rf /"})),
+        Step::tool_call(
+            "suggest_action",
+            json!({"action": "deployment_scale", "reason": "more capacity for the sale",
+                   "params": {"namespace": ns, "name": "web", "replicas": 3}}),
+        ),
         Step::text("I cannot change the cluster from here."),
     ]);
     let ts = slack
         .mention(ALERTS, None, "U0BOB", "please scale web to zero")
         .await;
-    in_thread(&slack, &ts, "I cannot change the cluster from here.").await;
+    let answer = in_thread(&slack, &ts, "I cannot change the cluster from here.")
+        .await
+        .readable();
+    // The suggestion is shown as text with its exact parameters, never run.
+    assert!(
+        answer.contains("Suggested change (not run): deployment.scale"),
+        "{answer}"
+    );
+    assert!(answer.contains(r#""replicas":3"#), "{answer}");
+    assert!(
+        answer.contains("nothing above was proposed or run"),
+        "{answer}"
+    );
 
     let requests = model.requests();
-    assert_eq!(requests.len(), 3);
+    assert_eq!(requests.len(), 4);
     assert!(
         !requests[0]
             .tool_names()
@@ -188,6 +207,11 @@ async fn a_model_asking_for_a_change_is_refused_and_the_cluster_is_unchanged() {
     assert!(told.contains("refused and nothing was run"), "{told}");
     let told = &requests[2].raw_body;
     assert!(told.contains("unknown tool"), "{told}");
+    let told = &requests[3].raw_body;
+    assert!(
+        told.contains("shown under your answer as a suggestion, not run"),
+        "{told}"
+    );
     let web = t.api::<Deployment>().get("web").await.unwrap();
     assert_eq!(web.spec.replicas, Some(2), "nothing was scaled");
     assert_eq!(web.metadata.generation, Some(1), "nothing was changed");
