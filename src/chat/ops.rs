@@ -99,7 +99,7 @@ impl Ops {
         handler.on_click(SILENCE, buttons);
     }
 
-    /// Starts reminders and digests; returns their tasks' futures for the app's tracker.
+    /// Starts reminders and digests on the app's task tracker; both stop with `shutdown`.
     pub fn start(
         self,
         events: broadcast::Receiver<IncidentEvent>,

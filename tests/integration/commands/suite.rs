@@ -1,8 +1,7 @@
 //! The command suite: the same cases against every chat harness (the console and the fake
 //! Slack, Discord and Telegram; a new platform's fake plugs in with one `command_suite!` line
-//! in `mod.rs`). Each case starts the
-//! bot's chat side ([`CommandRig`]) with seeded incidents and plays people mentioning the bot
-//! and clicking card buttons.
+//! in `mod.rs`). Each case starts the bot's chat side ([`CommandRig`]) with seeded incidents
+//! and plays people mentioning the bot and clicking card buttons.
 
 use std::sync::Arc;
 use std::time::Duration;
