@@ -12,6 +12,7 @@ mod app;
 mod approval_discord;
 mod approval_loop;
 mod approval_telegram;
+mod approval_three_platforms;
 mod approvals;
 mod chat;
 mod commands;

@@ -101,7 +101,7 @@ pub fn visible(html: &str) -> Result<String, String> {
 }
 
 fn entity(s: &str) -> Option<(char, usize)> {
-    let end = s[..s.len().min(12)].find(';')?;
+    let end = s.bytes().take(12).position(|b| b == b';')?;
     let name = &s[1..end];
     let c = match name {
         "lt" => '<',
@@ -164,4 +164,6 @@ fn html_is_read_like_telegram() {
             .unwrap_err()
             .contains("Unmatched")
     );
+    // Multi-byte characters right after an entity or a bare `&`.
+    assert_eq!(visible("a &gt;• b &•").unwrap(), "a >• b &•");
 }
