@@ -1,6 +1,7 @@
 //! Commands, card buttons, reminders and scheduled digests: the command suite on the console
 //! and on the fake Slack, Discord and Telegram, reminders and digests with time on a manual clock.
 
+mod app;
 mod digests;
 mod reminders;
 pub mod rig;
