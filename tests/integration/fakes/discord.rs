@@ -16,6 +16,7 @@
 //! [`FakeDiscord::private_notes`] and [`FakeDiscord::callbacks`].
 
 mod gateway;
+mod interactions;
 mod limits;
 mod payloads;
 mod people;

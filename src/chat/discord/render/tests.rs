@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::chat::message::Field;
+use crate::chat::message::{Field, Text};
 
 fn create(m: &Message) -> (Value, Vec<String>) {
     let r = render(m);

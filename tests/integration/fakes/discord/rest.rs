@@ -17,23 +17,19 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::limits::{ApiError, check_message, json_error};
-use super::{BOT_USER, Channel, Fault, Note, State, Stored, payloads};
+use super::{BOT_USER, Channel, Fault, State, Stored, interactions, payloads};
 
 /// Discord's window for a channel's message creates, and how many it allows.
 const CREATE_WINDOW: Duration = Duration::from_secs(5);
-/// Discord allows 3 s to answer a click.
-const CLICK_DEADLINE: Duration = Duration::from_secs(3);
-/// Ephemeral message flag.
-const EPHEMERAL: u64 = 1 << 6;
 
 #[derive(Clone)]
-struct Rest {
+pub(super) struct Rest {
     state: Arc<Mutex<State>>,
     gateway_url: String,
 }
 
 impl Rest {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("fake discord state")
     }
 }
@@ -57,9 +53,12 @@ pub(super) async fn serve(state: Arc<Mutex<State>>, gateway_url: String) -> (u16
         )
         .route(
             "/api/v10/interactions/{interaction}/{token}/callback",
-            post(callback),
+            post(interactions::callback),
         )
-        .route("/api/v10/webhooks/{application}/{token}", post(followup))
+        .route(
+            "/api/v10/webhooks/{application}/{token}",
+            post(interactions::followup),
+        )
         .fallback(|| async { answer(Err(json_error(404, 0, "404: Not Found"))) })
         .with_state(Rest { state, gateway_url });
     let listener = TcpListener::bind("127.0.0.1:0")
@@ -75,7 +74,7 @@ pub(super) async fn serve(state: Arc<Mutex<State>>, gateway_url: String) -> (u16
 }
 
 /// 200 with a body, 204 for `null`, or Discord's error.
-fn answer(result: Answer) -> Response {
+pub(super) fn answer(result: Answer) -> Response {
     match result {
         Ok(Value::Null) => StatusCode::NO_CONTENT.into_response(),
         Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
@@ -86,7 +85,7 @@ fn answer(result: Answer) -> Response {
     }
 }
 
-fn fault_response(fault: Fault) -> Response {
+pub(super) fn fault_response(fault: Fault) -> Response {
     match fault {
         Fault::RateLimited {
             retry_after,
@@ -130,12 +129,12 @@ fn authorized(s: &State, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-fn parse(body: &Bytes) -> Result<Value, ApiError> {
+pub(super) fn parse(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body)
         .map_err(|_| json_error(400, 50109, "The request body contains invalid JSON."))
 }
 
-fn snowflake(s: &str) -> u64 {
+pub(super) fn snowflake(s: &str) -> u64 {
     s.parse().unwrap_or(0)
 }
 
@@ -202,7 +201,7 @@ async fn get_message(
 }
 
 /// A fault waiting for the next message write, if any.
-fn take_fault(s: &mut State) -> Option<Fault> {
+pub(super) fn take_fault(s: &mut State) -> Option<Fault> {
     s.faults.pop_front()
 }
 
@@ -305,7 +304,7 @@ async fn edit(
 }
 
 /// Replaces what the edit gives (content, embeds, components) on the bot's own message.
-fn apply_edit(s: &mut State, channel: u64, id: u64, body: &Value) -> Answer {
+pub(super) fn apply_edit(s: &mut State, channel: u64, id: u64, body: &Value) -> Answer {
     let Some(slot) = s
         .messages
         .iter()
@@ -398,124 +397,4 @@ fn thread_from(s: &mut State, parent: Channel, message: u64, body: &Value) -> An
     };
     s.channels.push(thread.clone());
     Ok(payloads::channel(&thread))
-}
-
-async fn callback(
-    AxumState(r): AxumState<Rest>,
-    Path((interaction, token)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let mut s = r.lock();
-    s.calls.push("interaction callback".into());
-    let body = match parse(&body) {
-        Ok(b) => b,
-        Err(e) => return answer(Err(e)),
-    };
-    let id = snowflake(&interaction);
-    let Some(i) = s.interactions.get(&id).filter(|i| i.token == token) else {
-        return answer(Err(json_error(404, 10062, "Unknown interaction")));
-    };
-    if i.callback.kind.is_some() {
-        return answer(Err(json_error(
-            400,
-            40060,
-            "Interaction has already been acknowledged.",
-        )));
-    }
-    let after = i.sent.elapsed();
-    if after > CLICK_DEADLINE {
-        return answer(Err(json_error(404, 10062, "Unknown interaction")));
-    }
-    let kind = body["type"].as_u64().unwrap_or(0);
-    let (user, channel, message) = (i.callback.user, i.channel, i.callback.message);
-    let data = &body["data"];
-    let result = match kind {
-        // Deferred update: the message is edited later.
-        6 => Ok(Value::Null),
-        // Update the clicked message now.
-        7 => check_message(data, false)
-            .and_then(|()| apply_edit(&mut s, channel, message, data))
-            .map(|_| Value::Null),
-        // A message in answer (private with the ephemeral flag).
-        4 => check_message(data, true).map(|()| {
-            if data["flags"].as_u64().unwrap_or(0) & EPHEMERAL != 0 {
-                s.notes.push(Note {
-                    user,
-                    channel,
-                    text: data["content"].as_str().unwrap_or_default().to_string(),
-                });
-            }
-            Value::Null
-        }),
-        _ => Err(json_error(400, 50035, "Invalid Form Body")),
-    };
-    if result.is_ok()
-        && let Some(i) = s.interactions.get_mut(&id)
-    {
-        i.callback.kind = Some(kind);
-        i.callback.after = Some(after);
-    }
-    answer(result)
-}
-
-async fn followup(
-    AxumState(r): AxumState<Rest>,
-    Path((application, token)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let mut s = r.lock();
-    s.calls.push("follow-up".into());
-    if let Some(fault) = take_fault(&mut s) {
-        return fault_response(fault);
-    }
-    let found = s
-        .interactions
-        .values()
-        .find(|i| i.token == token)
-        .map(|i| (i.callback.clone(), i.channel, i.sent));
-    let result = match found {
-        Some(_) if snowflake(&application) != super::APPLICATION => {
-            Err(json_error(404, 10015, "Unknown Webhook"))
-        }
-        None => Err(json_error(404, 10015, "Unknown Webhook")),
-        // Follow-ups exist once the click was answered.
-        Some((cb, _, _)) if cb.kind.is_none() => Err(json_error(404, 10015, "Unknown Webhook")),
-        // The token lives 15 minutes.
-        Some((_, _, sent)) if sent.elapsed() > Duration::from_secs(900) => {
-            Err(json_error(401, 50027, "Invalid Webhook Token"))
-        }
-        Some((cb, channel, _)) => parse(&body)
-            .and_then(|b| check_message(&b, true).map(|()| b))
-            .map(|b| {
-                let text = b["content"].as_str().unwrap_or_default().to_string();
-                let ephemeral = b["flags"].as_u64().unwrap_or(0) & EPHEMERAL != 0;
-                let id = s.next_id();
-                let stored = Stored {
-                    id,
-                    channel,
-                    author: BOT_USER,
-                    content: text.clone(),
-                    embeds: b.get("embeds").cloned().unwrap_or_else(|| json!([])),
-                    components: b.get("components").cloned().unwrap_or_else(|| json!([])),
-                    nonce: None,
-                    mentions: Vec::new(),
-                    reference: None,
-                    edits: 0,
-                    at: Instant::now(),
-                };
-                let mut v = payloads::message(&s, &stored, false);
-                if ephemeral {
-                    v["flags"] = json!(EPHEMERAL);
-                    s.notes.push(Note {
-                        user: cb.user,
-                        channel,
-                        text,
-                    });
-                } else {
-                    s.messages.push(stored);
-                }
-                v
-            }),
-    };
-    answer(result)
 }
