@@ -1,7 +1,8 @@
 //! The approval loop end to end on Telegram: a fault in the real cluster, its card in the
 //! (fake) Telegram group, a proposal with an inline keyboard in the card's reply chain, an
 //! approver clicking Approve, the action executed and verified against the cluster, the card
-//! edited to resolved and the postmortem posted in the thread.
+//! edited to resolved and the postmortem posted in the thread. Also: webhook mode through the
+//! bot's own HTTP server.
 
 use std::time::Instant;
 
@@ -171,6 +172,51 @@ async fn oom_to_postmortem_through_a_runbook_approved_in_telegram() {
         0,
         "Telegram never had to refuse a message"
     );
+    bot.stop().await;
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn in_webhook_mode_updates_reach_the_bot_through_its_http_server() {
+    lookout::install_crypto_provider();
+    let fake = FakeTelegram::start().await;
+    let t = SimTest::start(1).await;
+    // The webhook URL names the bot's own HTTP address, so pick its port first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = telegram_config(&t, &fake);
+    config.http.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    config.platforms.telegram.mode = TelegramMode::Webhook;
+    config.platforms.telegram.webhook_url = format!("http://127.0.0.1:{port}/telegram/webhook");
+    config.platforms.telegram.webhook_secret = lookout::config::Secret::new("hook-secret_1");
+    let bot = Bot::start(config).await;
+    eventually(WAIT, "the webhook registered", || async { fake.webhook() }).await;
+    fake.mention(ALERTS, None, "carol", "help");
+    let answer = eventually(WAIT, "the help answer", || async {
+        fake.bot_messages(ALERTS)
+            .into_iter()
+            .find(|m| m.thread.is_some() && m.text.contains("incidents"))
+    })
+    .await;
+    assert!(
+        answer.reply_to.is_some(),
+        "answered in the mention's reply chain"
+    );
+    assert_eq!(fake.calls("getUpdates"), 0);
+    eventually(WAIT, "the delivery acknowledged", || async {
+        fake.deliveries().contains(&200).then_some(())
+    })
+    .await;
+    let stray = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/telegram/webhook"))
+        .json(&serde_json::json!({"update_id": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stray.status(), 401, "no secret, no entry");
     bot.stop().await;
     t.stop().await;
 }
