@@ -128,6 +128,12 @@ async fn oom_to_postmortem_through_a_runbook_approved_in_telegram() {
     )
     .await;
     assert!(decided.buttons.is_empty(), "buttons are gone once decided");
+    // Every click was answered (Telegram shows a spinner on the button until it is).
+    eventually(WAIT, "the approver's click answered", || async {
+        let answers = fake.answers_for(crate::fakes::telegram::user_id(APPROVER));
+        (!answers.is_empty()).then_some(())
+    })
+    .await;
 
     let resolved = eventually(WAIT, "the card edited to resolved", || async {
         let c = fake.message(ALERTS, card.id)?;
