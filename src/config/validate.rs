@@ -164,7 +164,10 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             if !enabled.contains(&target.platform.as_str()) {
                 err(
                     &format!("digests[{i}].to[{j}]"),
-                    format!("`{target}`: platform `{}` is not configured", target.platform),
+                    format!(
+                        "`{target}`: platform `{}` is not configured",
+                        target.platform
+                    ),
                 );
             }
         }

@@ -435,9 +435,19 @@ impl Engine {
             r.status = Status::Planning;
             self.save(&r).await;
             self.update(r);
-            return jobs::plan(self.d.clone(), self.jobs.clone(), id, plan.action.clone(), plan.params.clone(), request.why.clone(), request.source.clone());
+            return jobs::plan(
+                self.d.clone(),
+                self.jobs.clone(),
+                id,
+                plan.action.clone(),
+                plan.params.clone(),
+                request.why.clone(),
+                request.source.clone(),
+            );
         }
-        r.status = Status::Executing { approval: approval.clone() };
+        r.status = Status::Executing {
+            approval: approval.clone(),
+        };
         self.save(&r).await;
         self.update(r);
         jobs::execute(self.d.clone(), self.jobs.clone(), id, approval, plan, false);
@@ -673,7 +683,9 @@ impl Engine {
         for x in r.rejections.iter_mut().filter(|x| x.approval == approval) {
             x.reason = reason.clone();
         }
-        r.remember(format!("the reason given for rejecting {approval}: {reason}"));
+        r.remember(format!(
+            "the reason given for rejecting {approval}: {reason}"
+        ));
         if r.awaiting_reason {
             r.awaiting_reason = false;
             self.unschedule(&id, &Timer::Reason);
@@ -761,7 +773,11 @@ impl Engine {
                 );
             }
             Err(ExecError::Paused) => {
-                show("approved; held while automation is paused — it runs on resume if still valid".into()).await;
+                show(
+                    "approved; held while automation is paused — it runs on resume if still valid"
+                        .into(),
+                )
+                .await;
                 let until = self.d.clock.now()
                     + chrono::Duration::from_std(self.d.config.observe_wait).unwrap_or_default();
                 r.held = Some(approval.to_string());

@@ -91,8 +91,13 @@ async fn a_full_oom_incident_with_a_scripted_model_from_fault_to_postmortem() {
     let card = rig.card().await;
     let approval = rig.approval(&card).await;
     let asked = started.elapsed();
-    rig.fake.click(ALERTS, &approval.ts, ALICE, &button(&approval, "Approve")).await;
-    let pm = eventually(WAIT, "the postmortem", || async { postmortem_in(&rig.fake, &card) }).await;
+    rig.fake
+        .click(ALERTS, &approval.ts, ALICE, &button(&approval, "Approve"))
+        .await;
+    let pm = eventually(WAIT, "the postmortem", || async {
+        postmortem_in(&rig.fake, &card)
+    })
+    .await;
     let total = started.elapsed();
     println!(
         "fault to approval request: {:.1} s; fault to postmortem: {:.1} s (click at once)",
@@ -100,11 +105,17 @@ async fn a_full_oom_incident_with_a_scripted_model_from_fault_to_postmortem() {
         total.as_secs_f64()
     );
     let text = pm.readable();
-    assert!(text.contains("Alert at 90% of the memory limit"), "the model's narrative: {text}");
+    assert!(
+        text.contains("Alert at 90% of the memory limit"),
+        "the model's narrative: {text}"
+    );
     assert!(text.contains("gpt-fake"), "says who wrote it: {text}");
     assert!(text.contains(&format!("slack:{ALICE}")), "{text}");
     let card_now = rig.text(&card.ts);
-    assert!(card_now.contains("OOM-kills"), "the card shows the model's diagnosis: {card_now}");
+    assert!(
+        card_now.contains("OOM-kills"),
+        "the card shows the model's diagnosis: {card_now}"
+    );
     rig.stop().await;
 }
 
@@ -133,11 +144,18 @@ async fn a_rejection_and_its_reason_reach_the_model_which_proposes_something_els
     assert!(first.readable().contains("72Mi"), "{}", first.readable());
     assert!(first.readable().contains("agent"), "proposed by the model");
 
-    rig.fake.click(ALERTS, &first.ts, ALICE, &button(&first, "Reject")).await;
+    rig.fake
+        .click(ALERTS, &first.ts, ALICE, &button(&first, "Reject"))
+        .await;
     let notes = rig.private_notes(ALICE, 1).await;
     assert!(notes[0].contains("reason"), "asked for a reason: {notes:?}");
     rig.fake
-        .reply(ALERTS, &card.ts, ALICE, "72Mi is still below what the JVM needs; go to 256Mi")
+        .reply(
+            ALERTS,
+            &card.ts,
+            ALICE,
+            "72Mi is still below what the JVM needs; go to 256Mi",
+        )
         .await;
 
     let second = rig.nth_approval(&card, 2).await;
@@ -148,13 +166,21 @@ async fn a_rejection_and_its_reason_reach_the_model_which_proposes_something_els
         asked_again.contains("72Mi is still below what the JVM needs"),
         "the reason reached the model"
     );
-    rig.fake.click(ALERTS, &second.ts, ALICE, &button(&second, "Approve")).await;
+    rig.fake
+        .click(ALERTS, &second.ts, ALICE, &button(&second, "Approve"))
+        .await;
     rig.until_reads(&second.ts, "verified").await;
     assert_eq!(memory_limit(&rig.t, "checkout").await, "256Mi");
 
-    let pm = eventually(WAIT, "the postmortem", || async { postmortem_in(&rig.fake, &card) }).await;
+    let pm = eventually(WAIT, "the postmortem", || async {
+        postmortem_in(&rig.fake, &card)
+    })
+    .await;
     let text = pm.readable();
-    assert!(text.contains("72Mi is still below"), "the rejection and its reason: {text}");
+    assert!(
+        text.contains("72Mi is still below"),
+        "the rejection and its reason: {text}"
+    );
     let learned = eventually(WAIT, "the fix learned as a runbook", || async {
         let names = rig.bot.store.list(LEARNED).await.ok()?;
         let name = names.first()?;
@@ -201,16 +227,25 @@ async fn forbidden_proposals_are_refused_with_a_reason_and_never_run() {
         in_thread(&rig, &card, "Escalating to the on-call")
     })
     .await;
-    assert!(rig.approvals(&card).is_empty(), "nothing forbidden reached a person");
+    assert!(
+        rig.approvals(&card).is_empty(),
+        "nothing forbidden reached a person"
+    );
     let steps = llm.requests_for(STEP);
     assert_eq!(steps.len(), 4, "four steps");
-    assert!(steps[1].raw_body.contains("kube-system"), "the refusal was told");
+    assert!(
+        steps[1].raw_body.contains("kube-system"),
+        "the refusal was told"
+    );
     assert!(steps[1].raw_body.contains("protected"), "with its reason");
     assert!(
         steps[2].raw_body.contains("replicas"),
         "scale to zero refused with its reason"
     );
-    assert!(steps[3].raw_body.contains("delete_namespace"), "the unknown tool was told");
+    assert!(
+        steps[3].raw_body.contains("delete_namespace"),
+        "the unknown tool was told"
+    );
     let d: Deployment = rig.t.api::<Deployment>().get("checkout").await.unwrap();
     assert_eq!(d.spec.replicas, Some(1), "nothing ran");
     rig.stop().await;
@@ -242,12 +277,19 @@ async fn instructions_planted_in_pod_logs_cannot_bypass_the_approval() {
     .await;
     let card = rig.card().await;
     let approval = rig.approval(&card).await;
-    assert!(approval.readable().contains("replicas"), "{}", approval.readable());
+    assert!(
+        approval.readable().contains("replicas"),
+        "{}",
+        approval.readable()
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     let d: Deployment = rig.t.api::<Deployment>().get("checkout").await.unwrap();
     assert_eq!(d.spec.replicas, Some(1), "not without a click");
     let diagnosis = &llm.requests_for(DIAGNOSE)[0].raw_body;
-    assert!(diagnosis.contains("SYSTEM OVERRIDE"), "the logs were shown as data");
+    assert!(
+        diagnosis.contains("SYSTEM OVERRIDE"),
+        "the logs were shown as data"
+    );
     assert!(diagnosis.contains("<data"), "inside a data fence");
     rig.stop().await;
 }
@@ -271,14 +313,24 @@ async fn the_action_budget_escalates_once_spent() {
     .await;
     let card = rig.card().await;
     let approval = rig.approval(&card).await;
-    rig.fake.click(ALERTS, &approval.ts, ALICE, &button(&approval, "Approve")).await;
+    rig.fake
+        .click(ALERTS, &approval.ts, ALICE, &button(&approval, "Approve"))
+        .await;
     rig.until_reads(&approval.ts, "rolling back").await;
     let escalation = eventually(WAIT, "the escalation", || async {
         in_thread(&rig, &card, "Escalating to the on-call")
     })
     .await;
-    assert!(escalation.readable().contains("budget"), "{}", escalation.readable());
-    assert_eq!(rig.approvals(&card).len(), 1, "no second proposal past the budget");
+    assert!(
+        escalation.readable().contains("budget"),
+        "{}",
+        escalation.readable()
+    );
+    assert_eq!(
+        rig.approvals(&card).len(),
+        1,
+        "no second proposal past the budget"
+    );
     eventually(WAIT, "the limit rolled back", || async {
         (memory_limit(&rig.t, "checkout").await == "64Mi").then_some(())
     })

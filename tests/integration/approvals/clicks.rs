@@ -38,7 +38,9 @@ async fn unauthorised_and_repeated_clicks_are_refused_privately_and_nothing_runs
     let approval = rig.approval(&card).await;
     let approve = button(&approval, "Approve");
 
-    rig.fake.click(ALERTS, &approval.ts, MALLORY, &approve).await;
+    rig.fake
+        .click(ALERTS, &approval.ts, MALLORY, &approve)
+        .await;
     let refusal = rig.private_notes(MALLORY, 1).await;
     assert!(
         refusal[0].contains("not") && refusal[0].contains("Ask operator or admin"),
@@ -51,20 +53,35 @@ async fn unauthorised_and_repeated_clicks_are_refused_privately_and_nothing_runs
     .await;
     assert_eq!(refused[0]["actor"], format!("slack:{MALLORY}"));
     assert_eq!(memory_limit(&rig.t, "checkout").await, "64Mi");
-    assert!(rig.text(&approval.ts).contains("Approve"), "still undecided");
+    assert!(
+        rig.text(&approval.ts).contains("Approve"),
+        "still undecided"
+    );
 
     // A double click, then someone else, while the first is being applied.
     rig.fake.click(ALERTS, &approval.ts, ALICE, &approve).await;
     rig.fake.click(ALERTS, &approval.ts, ALICE, &approve).await;
-    rig.fake.click(ALERTS, &approval.ts, BOB, &button(&approval, "Reject")).await;
+    rig.fake
+        .click(ALERTS, &approval.ts, BOB, &button(&approval, "Reject"))
+        .await;
     let alice = rig.private_notes(ALICE, 1).await;
-    assert!(alice[0].contains(&format!("approved by slack:{ALICE}")), "{alice:?}");
+    assert!(
+        alice[0].contains(&format!("approved by slack:{ALICE}")),
+        "{alice:?}"
+    );
     let bob = rig.private_notes(BOB, 1).await;
-    assert!(bob[0].contains(&format!("approved by slack:{ALICE}")), "{bob:?}");
+    assert!(
+        bob[0].contains(&format!("approved by slack:{ALICE}")),
+        "{bob:?}"
+    );
 
     rig.until_reads(&approval.ts, "verified").await;
     assert_eq!(memory_limit(&rig.t, "checkout").await, "128Mi");
-    assert_eq!(generation(&rig).await, 2, "the Deployment was changed exactly once");
+    assert_eq!(
+        generation(&rig).await,
+        2,
+        "the Deployment was changed exactly once"
+    );
     let decisions = audited(&rig.bot.store, "decision").await;
     assert_eq!(decisions.len(), 1, "one decision: {decisions:?}");
     let actions = audited(&rig.bot.store, "action").await;
@@ -93,13 +110,18 @@ async fn a_two_approver_policy_needs_two_distinct_people() {
     rig.fake.click(ALERTS, &approval.ts, ALICE, &approve).await;
     let notes = rig.private_notes(ALICE, 1).await;
     assert!(notes[0].contains("1 of 2"), "{notes:?}");
-    rig.until_reads(&approval.ts, &format!("slack:{ALICE}")).await;
+    rig.until_reads(&approval.ts, &format!("slack:{ALICE}"))
+        .await;
     // The same person again is still one approver.
     rig.fake.click(ALERTS, &approval.ts, ALICE, &approve).await;
     let notes = rig.private_notes(ALICE, 2).await;
     assert!(notes[1].contains("1 of 2"), "{notes:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(memory_limit(&rig.t, "checkout").await, "64Mi", "one approver is not enough");
+    assert_eq!(
+        memory_limit(&rig.t, "checkout").await,
+        "64Mi",
+        "one approver is not enough"
+    );
 
     rig.fake.click(ALERTS, &approval.ts, BOB, &approve).await;
     let decided = rig.until_reads(&approval.ts, "verified").await;
@@ -244,7 +266,11 @@ async fn two_people_clicking_at_the_same_instant_decide_once() {
             .into_iter()
             .filter(|e| matches!(e, ApprovalEvent::Decided { request, .. } if request.id == id))
             .collect();
-        assert_eq!(decided.len(), 1, "round {round}: exactly one decision: {decided:?}");
+        assert_eq!(
+            decided.len(),
+            1,
+            "round {round}: exactly one decision: {decided:?}"
+        );
         let ApprovalEvent::Decided { decision, .. } = &decided[0] else {
             unreachable!()
         };
@@ -252,9 +278,15 @@ async fn two_people_clicking_at_the_same_instant_decide_once() {
         assert_eq!(stored.decision.as_ref(), Some(decision), "round {round}");
         // The winner hears nothing (its click took effect) or the rejection prompt; the loser
         // is told who decided first.
-        let loser = if decision.by == format!("slack:{ALICE}") { &r2 } else { &r1 };
+        let loser = if decision.by == format!("slack:{ALICE}") {
+            &r2
+        } else {
+            &r1
+        };
         match loser {
-            ClickReply::Private(text) => assert!(text.contains(&decision.by), "round {round}: {text}"),
+            ClickReply::Private(text) => {
+                assert!(text.contains(&decision.by), "round {round}: {text}")
+            }
             other => panic!("round {round}: the loser got {other:?}"),
         }
     }

@@ -27,12 +27,17 @@ async fn unanswered_proposals_expire_and_the_incident_is_escalated_to_the_on_cal
     let expired = rig.until_reads(&first.ts, "Expired at").await;
     assert!(!expired.contains("Approve\n"), "{expired}");
     assert!(
-        rig.fake.message(ALERTS, &first.ts).unwrap().buttons().is_empty(),
+        rig.fake
+            .message(ALERTS, &first.ts)
+            .unwrap()
+            .buttons()
+            .is_empty(),
         "no buttons on an expired proposal"
     );
     let escalation = eventually(WAIT, "the escalation in the thread", || async {
         rig.fake.bot_messages(ALERTS).into_iter().find(|m| {
-            m.thread() == Some(card.ts.as_str()) && m.readable().contains("Escalating to the on-call")
+            m.thread() == Some(card.ts.as_str())
+                && m.readable().contains("Escalating to the on-call")
         })
     })
     .await;
@@ -47,8 +52,15 @@ async fn unanswered_proposals_expire_and_the_incident_is_escalated_to_the_on_cal
     .await;
     let text = pm.readable();
     assert!(text.contains("ESCALATED"), "{text}");
-    assert!(text.contains("expired"), "the expired proposals are told: {text}");
-    assert_eq!(memory_limit(&rig.t, "checkout").await, "64Mi", "nothing ran");
+    assert!(
+        text.contains("expired"),
+        "the expired proposals are told: {text}"
+    );
+    assert_eq!(
+        memory_limit(&rig.t, "checkout").await,
+        "64Mi",
+        "nothing ran"
+    );
     rig.stop().await;
 }
 
@@ -64,17 +76,32 @@ async fn a_target_changed_after_the_proposal_voids_the_approval_and_a_fresh_one_
     ]}}}});
     rig.t
         .api::<Deployment>()
-        .patch("checkout", &PatchParams::default(), &Patch::Strategic(&patch))
+        .patch(
+            "checkout",
+            &PatchParams::default(),
+            &Patch::Strategic(&patch),
+        )
         .await
         .expect("someone else's change");
-    rig.fake.click(ALERTS, &first.ts, ALICE, &button(&first, "Approve")).await;
+    rig.fake
+        .click(ALERTS, &first.ts, ALICE, &button(&first, "Approve"))
+        .await;
     rig.until_reads(&first.ts, "void").await;
-    assert_eq!(memory_limit(&rig.t, "checkout").await, "80Mi", "the void approval ran nothing");
+    assert_eq!(
+        memory_limit(&rig.t, "checkout").await,
+        "80Mi",
+        "the void approval ran nothing"
+    );
 
     let second = rig.nth_approval(&card, 2).await;
     let text = second.readable();
-    assert!(text.contains("80Mi") && text.contains("128Mi"), "the fresh diff: {text}");
-    rig.fake.click(ALERTS, &second.ts, ALICE, &button(&second, "Approve")).await;
+    assert!(
+        text.contains("80Mi") && text.contains("128Mi"),
+        "the fresh diff: {text}"
+    );
+    rig.fake
+        .click(ALERTS, &second.ts, ALICE, &button(&second, "Approve"))
+        .await;
     rig.until_reads(&second.ts, "verified").await;
     assert_eq!(memory_limit(&rig.t, "checkout").await, "128Mi");
     rig.stop().await;
@@ -85,12 +112,23 @@ async fn pausing_holds_an_approved_action_until_automation_resumes() {
     let rig = Rig::start(|c, _| c.remediation.observe_wait = Duration::from_secs(2)).await;
     let card = rig.card().await;
     let approval = rig.nth_approval(&card, 1).await;
-    rig.bot.store.put(AUTOMATION, PAUSED, "true", None).await.unwrap();
+    rig.bot
+        .store
+        .put(AUTOMATION, PAUSED, "true", None)
+        .await
+        .unwrap();
 
-    rig.fake.click(ALERTS, &approval.ts, ALICE, &button(&approval, "Approve")).await;
-    rig.until_reads(&approval.ts, "held while automation is paused").await;
+    rig.fake
+        .click(ALERTS, &approval.ts, ALICE, &button(&approval, "Approve"))
+        .await;
+    rig.until_reads(&approval.ts, "held while automation is paused")
+        .await;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(memory_limit(&rig.t, "checkout").await, "64Mi", "held while paused");
+    assert_eq!(
+        memory_limit(&rig.t, "checkout").await,
+        "64Mi",
+        "held while paused"
+    );
 
     rig.bot.store.delete(AUTOMATION, PAUSED).await.unwrap();
     rig.until_reads(&approval.ts, "verified").await;

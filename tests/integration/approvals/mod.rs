@@ -10,9 +10,9 @@ mod restart;
 
 use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use lookout::config::Config;
 use lookout::store::SharedStore;
-use k8s_openapi::api::apps::v1::Deployment;
 use serde_json::{Value, json};
 
 use crate::approval_loop::{approval_in, break_it, card_of, loop_config};
@@ -73,7 +73,10 @@ impl Rig {
     }
 
     pub async fn card(&self) -> Stored {
-        eventually(WAIT, "the card", || async { card_of(&self.fake, &self.name) }).await
+        eventually(WAIT, "the card", || async {
+            card_of(&self.fake, &self.name)
+        })
+        .await
     }
 
     /// The first approval request in the card's thread.
@@ -106,7 +109,10 @@ impl Rig {
 
     /// The current text of a message.
     pub fn text(&self, ts: &str) -> String {
-        self.fake.message(ALERTS, ts).map(|m| m.readable()).unwrap_or_default()
+        self.fake
+            .message(ALERTS, ts)
+            .map(|m| m.readable())
+            .unwrap_or_default()
     }
 
     /// Waits until message `ts` reads `part`.
@@ -121,8 +127,12 @@ impl Rig {
     /// Private (ephemeral) notes `user` got, once there are at least `n`.
     pub async fn private_notes(&self, user: &str, n: usize) -> Vec<String> {
         eventually(WAIT, &format!("{n} private note(s) for {user}"), || async {
-            let notes: Vec<String> =
-                self.fake.ephemeral_for(user).into_iter().map(|e| e.text).collect();
+            let notes: Vec<String> = self
+                .fake
+                .ephemeral_for(user)
+                .into_iter()
+                .map(|e| e.text)
+                .collect();
             (notes.len() >= n).then_some(notes)
         })
         .await

@@ -108,7 +108,8 @@ fn store(cluster: &str) -> SharedStore {
     )
 }
 
-const EXECUTED: &str = "lookout_actions_total{action=\"deployment.adjust_resources\",result=\"executed\"";
+const EXECUTED: &str =
+    "lookout_actions_total{action=\"deployment.adjust_resources\",result=\"executed\"";
 
 #[tokio::test]
 async fn killed_while_an_approval_waits_the_button_still_works_after_a_restart() {
@@ -133,7 +134,8 @@ async fn killed_while_an_approval_waits_the_button_still_works_after_a_restart()
         (fake.connects() > connected).then_some(())
     })
     .await;
-    fake.click(ALERTS, &approval.ts, ALICE, &button(&approval, "Approve")).await;
+    fake.click(ALERTS, &approval.ts, ALICE, &button(&approval, "Approve"))
+        .await;
     eventually(WAIT, "verified after the restart", || async {
         let m = fake.message(ALERTS, &approval.ts)?;
         m.readable().contains("verified").then_some(())
@@ -186,7 +188,10 @@ async fn killed_between_executing_and_recording_the_change_is_not_applied_again(
     assert_eq!(ids.len(), 1, "{ids:?}");
     let incident = &ids[0];
     let mut r: Value = s.get_json(REMEDIATIONS, incident).await.unwrap().unwrap();
-    let approval_id = r["approval"].as_str().expect("awaiting an approval").to_string();
+    let approval_id = r["approval"]
+        .as_str()
+        .expect("awaiting an approval")
+        .to_string();
     let decision = Decision {
         verdict: Verdict::Approved,
         by: format!("slack:{ALICE}"),
@@ -197,15 +202,22 @@ async fn killed_between_executing_and_recording_the_change_is_not_applied_again(
     r["status"] = json!("executing");
     s.put_json(REMEDIATIONS, incident, &r, None).await.unwrap();
     assert!(
-        s.claim(&format!("execute:{approval_id}"), std::time::Duration::from_secs(3600))
-            .await
-            .unwrap()
+        s.claim(
+            &format!("execute:{approval_id}"),
+            std::time::Duration::from_secs(3600)
+        )
+        .await
+        .unwrap()
     );
     let patch = json!({"spec": {"template": {"spec": {"containers": [
         {"name": "app", "resources": {"limits": {"memory": "128Mi"}}}
     ]}}}});
     t.api::<Deployment>()
-        .patch("checkout", &PatchParams::default(), &Patch::Strategic(&patch))
+        .patch(
+            "checkout",
+            &PatchParams::default(),
+            &Patch::Strategic(&patch),
+        )
         .await
         .expect("the change, as the crashed process applied it");
     assert_eq!(memory_limit(&t, "checkout").await, "128Mi");
@@ -221,7 +233,11 @@ async fn killed_between_executing_and_recording_the_change_is_not_applied_again(
         m.readable().contains("verified").then_some(())
     })
     .await;
-    assert_eq!(second.metric(EXECUTED).await, 0.0, "found landed, not applied again");
+    assert_eq!(
+        second.metric(EXECUTED).await,
+        0.0,
+        "found landed, not applied again"
+    );
     let d: Deployment = t.api::<Deployment>().get("checkout").await.unwrap();
     assert_eq!(d.metadata.generation, Some(2), "one change in all");
     drop(second);
