@@ -87,6 +87,9 @@ pub struct ScopeConfig {
     pub exclude_namespaces: Vec<String>,
     /// Namespaces whose incidents weigh more in the severity score.
     pub production_namespaces: Vec<String>,
+    /// Only nodes carrying all these labels are watched (a node pool this Lookout answers
+    /// for, e.g. `{ pool: web }`); empty means every node.
+    pub node_labels: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for ScopeConfig {
@@ -95,6 +98,7 @@ impl Default for ScopeConfig {
             include_namespaces: Vec::new(),
             exclude_namespaces: vec!["kube-system".into()],
             production_namespaces: Vec::new(),
+            node_labels: Default::default(),
         }
     }
 }

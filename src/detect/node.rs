@@ -18,10 +18,12 @@ const PRESSURES: [&str; 4] = [
 ];
 
 impl Detector {
-    /// `pods_on_node`: how many pods are bound to the node (from the caller's pod cache).
+    /// `pods_on_node`: how many pods still hold a place on the node (from the caller's pod
+    /// cache: bound, not being deleted, not finished, not DaemonSet pods, which a drain
+    /// leaves).
     pub fn node(&self, node: &Node, pods_on_node: u32, now: DateTime<Utc>) -> Detection {
         let mut out = Detection::default();
-        if node.is_deleting() {
+        if node.is_deleting() || !self.scope().node_in_scope(node.metadata.labels.as_ref()) {
             return out;
         }
         let mut drafts = Vec::new();
@@ -33,7 +35,14 @@ impl Detector {
                 .with_detail("cordoned", node.spec.unschedulable)
         };
 
-        if let Some(ready) = node.condition("Ready").filter(|c| !c.is_true()) {
+        // A node cordoned and drained is out of service on purpose: that it is not Ready is
+        // expected, and nothing depends on it any more (this is how a node incident ends
+        // once its pods run elsewhere, and why maintenance does not page).
+        let out_of_service = node.spec.unschedulable && pods_on_node == 0;
+        if let Some(ready) = node
+            .condition("Ready")
+            .filter(|c| !c.is_true() && !out_of_service)
+        {
             let since = ready.last_transition_time.unwrap_or(now);
             if out.grace_over(since, self.config.node_not_ready_grace, now) {
                 let reason = match ready.reason() {

@@ -12,6 +12,7 @@ pub struct Scope {
     include: Vec<String>,
     exclude: Vec<String>,
     production: Vec<String>,
+    node_labels: std::collections::BTreeMap<String, String>,
 }
 
 impl Scope {
@@ -20,6 +21,7 @@ impl Scope {
             include: config.include_namespaces.clone(),
             exclude: config.exclude_namespaces.clone(),
             production: config.production_namespaces.clone(),
+            node_labels: config.node_labels.clone(),
         }
     }
 
@@ -30,6 +32,16 @@ impl Scope {
             return false;
         }
         self.include.is_empty() || self.include.iter().any(|p| matches(p, namespace))
+    }
+
+    /// Whether a node with these labels is one Lookout answers for.
+    pub fn node_in_scope(
+        &self,
+        labels: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> bool {
+        self.node_labels
+            .iter()
+            .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
     }
 
     /// Whether the namespace is listed as production (for severity).

@@ -75,6 +75,18 @@ fn upsert<K: MetaExt>(
     }
 }
 
+/// The node a pod holds a place on, as node signals count it: bound, not being deleted (an
+/// evicted pod on a dead kubelet stays "terminating" for ever), not finished, and not a
+/// DaemonSet's (a drain leaves those where they are).
+fn placed_on(p: &Pod) -> Option<String> {
+    let finished = matches!(p.status.phase.as_deref(), Some("Succeeded" | "Failed"));
+    let daemon = p.controller().is_some_and(|o| o.kind == "DaemonSet");
+    if p.is_deleting() || finished || daemon {
+        return None;
+    }
+    p.node_name().map(str::to_string)
+}
+
 impl Observer {
     pub(super) async fn pod(&mut self, o: Observed<Pod>) {
         self.apply(
@@ -82,13 +94,11 @@ impl Observer {
             o,
             |me, seen| stale_in(&me.cache.pods, seen),
             |me, new, old| {
-                let new_node = new.as_ref().and_then(|p| p.node_name().map(str::to_string));
+                let new_node = new.as_ref().and_then(placed_on);
                 let Some((key, previous)) = upsert(&mut me.cache.pods, new, old) else {
                     return Vec::new();
                 };
-                let old_node = previous
-                    .as_ref()
-                    .and_then(|p| p.node_name().map(str::to_string));
+                let old_node = previous.as_ref().and_then(placed_on);
                 let deleted = !me.cache.pods.contains_key(&key);
                 let new_node = if deleted { None } else { new_node };
                 me.cache

@@ -26,6 +26,42 @@ fn a_not_ready_node_says_how_many_pods_it_carries() {
 }
 
 #[test]
+fn a_cordoned_node_with_no_pods_left_is_out_of_service_not_an_incident() {
+    let mut cordoned = Node::test("n1").not_ready();
+    cordoned.spec.unschedulable = true;
+    // Cordoned, still carrying pods: still a problem (the drain has not happened yet).
+    assert_eq!(
+        names(&detector().node(&cordoned, 2, t(1))),
+        ["node_not_ready"]
+    );
+    // Drained: nothing depends on it; maintenance does not page.
+    assert_eq!(detector().node(&cordoned, 0, t(1)), Detection::default());
+    // Not cordoned and empty: a node that died is still news.
+    let empty = Node::test("n2").not_ready();
+    assert_eq!(names(&detector().node(&empty, 0, t(1))), ["node_not_ready"]);
+}
+
+#[test]
+fn only_nodes_with_the_configured_labels_are_watched() {
+    let config = DetectConfig::default();
+    let mut scope = ScopeConfig::default();
+    scope.node_labels.insert("pool".into(), "web".into());
+    let d = Detector::new(config.clone(), &scope);
+    let mut web = Node::test("n1").not_ready();
+    web.metadata.labels = Some([("pool".to_string(), "web".to_string())].into());
+    let mut batch = Node::test("n2").not_ready();
+    batch.metadata.labels = Some([("pool".to_string(), "batch".to_string())].into());
+    assert_eq!(names(&d.node(&web, 1, t(1))), ["node_not_ready"]);
+    assert_eq!(d.node(&batch, 1, t(1)), Detection::default());
+    assert_eq!(
+        d.node(&Node::test("n3").not_ready(), 1, t(1)),
+        Detection::default()
+    );
+    let all = Detector::new(config, &ScopeConfig::default());
+    assert_eq!(names(&all.node(&batch, 1, t(1))), ["node_not_ready"]);
+}
+
+#[test]
 fn a_node_that_stopped_reporting_is_not_ready_and_its_pressures_unknown() {
     let d = detector().node(
         &Node::test("n1")

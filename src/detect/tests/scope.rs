@@ -7,6 +7,7 @@ fn scope(include: &[&str], exclude: &[&str]) -> Scope {
         include_namespaces: include.iter().map(|s| s.to_string()).collect(),
         exclude_namespaces: exclude.iter().map(|s| s.to_string()).collect(),
         production_namespaces: vec!["payments".into()],
+        node_labels: Default::default(),
     })
 }
 
