@@ -97,10 +97,41 @@ async fn run() -> ExitCode {
     }
 }
 
+/// Validates everything Lookout reads at start besides the config itself: runbooks (their
+/// structure, templates and actions) and the prompt templates. Each problem is one line.
+pub fn check_assets(config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    match crate::runbook::load(config.runbooks.dir.as_deref()) {
+        Ok(books) => {
+            let mut registry = crate::actions::Registry::new(
+                &mut prometheus_client::registry::Registry::default(),
+            );
+            crate::actions::catalogue::register_all(&mut registry);
+            for e in crate::runbook::check_actions(&books, |a| registry.get(a).is_some()) {
+                problems.push(e.to_string());
+            }
+        }
+        Err(errors) => problems.extend(errors.iter().map(|e| e.to_string())),
+    }
+    match crate::llm::Prompts::load(&config.llm).and_then(|p| p.check()) {
+        Ok(_) => {}
+        Err(e) => problems.push(format!("prompts: {e}")),
+    }
+    problems
+}
+
 fn check() -> ExitCode {
     let Ok(config) = load_config() else {
         return ExitCode::from(EXIT_CONFIG);
     };
+    let problems = check_assets(&config);
+    if !problems.is_empty() {
+        eprintln!("lookout: invalid runbooks or prompts");
+        for p in &problems {
+            eprintln!("  {p}");
+        }
+        return ExitCode::from(EXIT_CONFIG);
+    }
     match serde_yaml_ng::to_string(&config) {
         Ok(yaml) => {
             println!("# effective configuration (secrets masked)\n{yaml}");

@@ -74,6 +74,35 @@ fn check_prints_the_effective_config_with_secrets_masked() {
 }
 
 #[test]
+fn check_refuses_runbooks_and_prompts_it_could_not_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let books = dir.path().join("runbooks");
+    std::fs::create_dir(&books).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks/node-not-ready.yaml");
+    let text = std::fs::read_to_string(shipped)
+        .unwrap()
+        .replace("action: node.cordon", "action: node.explode");
+    write(&books, "node-not-ready.yaml", &text);
+    let file = write(
+        dir.path(),
+        "c.yaml",
+        &format!("runbooks:\n  dir: {}\n", books.display()),
+    );
+    let out = lookout(&["check"], &[("LOOKOUT_CONFIG", &file)]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "runbook node-not-ready: steps[0].action: `node.explode` is not a known action"
+        ),
+        "{err}"
+    );
+    // The shipped runbooks and prompts pass.
+    let out = lookout(&["check"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
 fn missing_kubeconfig_is_a_startup_error() {
     let out = lookout(&["run"], &[("KUBECONFIG", "/nonexistent/kubeconfig")]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
