@@ -1,5 +1,5 @@
-//! The command line: `lookout run | check | sim`. Each subcommand is a function returning an
-//! exit code, so `main.rs` stays a dispatcher.
+//! The command line: `lookout run | check | scan | sim | demo`. Each subcommand is a function
+//! returning an exit code, so `main.rs` stays a dispatcher.
 
 use std::process::ExitCode;
 
@@ -33,6 +33,10 @@ pub enum Command {
     /// Run the simulated kubelet and scheduler against the configured cluster (tests, demo).
     #[cfg(feature = "sim")]
     Sim(crate::sim::cli::SimArgs),
+    /// The whole loop on this machine: a local cluster, a sample app that breaks, the card,
+    /// the approval, the fix and the postmortem in the terminal.
+    #[cfg(feature = "sim")]
+    Demo(crate::demo::DemoArgs),
 }
 
 /// Exit code of `scan --fail-on` when a finding is at or above the given severity.
@@ -69,6 +73,8 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Scan(args) => scan(args).await,
         #[cfg(feature = "sim")]
         Command::Sim(args) => crate::sim::cli::run(args).await,
+        #[cfg(feature = "sim")]
+        Command::Demo(args) => crate::demo::run(args).await,
     }
 }
 

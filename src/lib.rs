@@ -22,6 +22,8 @@ pub mod config;
 pub mod context;
 pub mod conversation;
 pub mod correlate;
+#[cfg(feature = "sim")]
+pub mod demo;
 pub mod detect;
 pub mod digest;
 pub mod health;

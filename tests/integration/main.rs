@@ -18,6 +18,7 @@ mod chat;
 mod commands;
 mod context;
 mod conversation;
+mod demo;
 mod fakes;
 mod llm;
 mod pipeline;
