@@ -138,3 +138,32 @@ impl OnCall {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    /// The README's sample for approvals and remediation is a valid config with the values it
+    /// shows.
+    #[test]
+    fn the_readmes_sample_loads() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme
+            .find("## Approvals and remediation")
+            .expect("the README section")..];
+        let start = section.find("```yaml\n").expect("a YAML sample") + "```yaml\n".len();
+        let sample = &section[start..start + section[start..].find("```").expect("its end")];
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("lookout.yaml");
+        std::fs::write(&path, sample).expect("write config");
+        let env = std::collections::HashMap::from([(
+            "LOOKOUT_CONFIG".to_string(),
+            path.display().to_string(),
+        )]);
+        let c = crate::config::load_from(&env).expect("the README's sample is a valid config");
+        assert_eq!(c.approvals.expires_after, Duration::from_secs(15 * 60));
+        assert_eq!(c.remediation.action_budget, 5);
+        assert_eq!(c.escalation.on_call.slack, ["U0123ABCD"]);
+        assert!(c.approvals.roles.contains_key("admin"));
+    }
+}
