@@ -3,7 +3,7 @@
 //! evidence; too many attempts, steps, actions or too much time escalate to the on-call.
 
 use chrono::Utc;
-use serde_json::json;
+use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use super::engine::{Engine, Timer};
@@ -358,35 +358,27 @@ impl Engine {
         match r.path.clone() {
             Path::Runbook { name, steps, next } => match steps.get(next) {
                 Some(step) => {
-                    r.status = Status::Planning;
-                    self.save(&r).await;
-                    self.update(r);
-                    jobs::plan(
-                        self.d.clone(),
-                        self.jobs.clone(),
-                        id,
+                    self.plan_step(
+                        r,
                         step.action.clone(),
                         step.params.clone(),
                         step.why.clone(),
                         format!("runbook:{name}"),
-                    );
+                    )
+                    .await;
                 }
                 None => self.finish(r, "all runbook steps done").await,
             },
             Path::Plan { actions, next } => match actions.get(next) {
                 Some(a) => {
-                    r.status = Status::Planning;
-                    self.save(&r).await;
-                    self.update(r);
-                    jobs::plan(
-                        self.d.clone(),
-                        self.jobs.clone(),
-                        id,
+                    self.plan_step(
+                        r,
                         a.action.clone(),
                         a.params.clone(),
                         a.reason.clone(),
                         "diagnosis".into(),
-                    );
+                    )
+                    .await;
                 }
                 None => {
                     r.path = if self.model_available() {
@@ -432,18 +424,15 @@ impl Engine {
                 note(format!("{approval} was approved while automation was paused and has expired since; asking again."))
             })
             .await;
-            r.status = Status::Planning;
-            self.save(&r).await;
-            self.update(r);
-            return jobs::plan(
-                self.d.clone(),
-                self.jobs.clone(),
-                id,
-                plan.action.clone(),
-                plan.params.clone(),
-                request.why.clone(),
-                request.source.clone(),
-            );
+            return self
+                .plan_step(
+                    r,
+                    plan.action.clone(),
+                    plan.params.clone(),
+                    request.why.clone(),
+                    request.source.clone(),
+                )
+                .await;
         }
         r.status = Status::Executing {
             approval: approval.clone(),
@@ -478,6 +467,31 @@ impl Engine {
             Path::Agent | Path::Unset => {}
         }
         self.next(r).await
+    }
+
+    /// Plans `action` for approval (guards, dry-run) in a job; the result comes back as
+    /// `JobResult::Planned`.
+    async fn plan_step(
+        &mut self,
+        mut r: Remediation,
+        action: String,
+        params: Value,
+        why: String,
+        source: String,
+    ) {
+        let id = r.incident.clone();
+        r.status = Status::Planning;
+        self.save(&r).await;
+        self.update(r);
+        jobs::plan(
+            self.d.clone(),
+            self.jobs.clone(),
+            id,
+            action,
+            params,
+            why,
+            source,
+        );
     }
 
     async fn propose(
@@ -754,23 +768,19 @@ impl Engine {
                     return self.wind_down(r).await;
                 }
                 show(format!("void: {reason}; a fresh approval follows")).await;
-                r.status = Status::Planning;
-                self.save(&r).await;
-                self.update(r);
                 let source = request
                     .as_ref()
                     .map(|q| q.source.clone())
                     .unwrap_or_else(|| "agent".into());
                 let why = request.as_ref().map(|q| q.why.clone()).unwrap_or_default();
-                jobs::plan(
-                    self.d.clone(),
-                    self.jobs.clone(),
-                    id,
+                self.plan_step(
+                    r,
                     plan.action.clone(),
                     plan.params.clone(),
                     format!("{why} (the target changed since the last approval)"),
                     source,
-                );
+                )
+                .await;
             }
             Err(ExecError::Paused) => {
                 show(
@@ -869,18 +879,7 @@ impl Engine {
                 params,
                 why,
             } => {
-                r.status = Status::Planning;
-                self.save(&r).await;
-                self.update(r);
-                jobs::plan(
-                    self.d.clone(),
-                    self.jobs.clone(),
-                    id,
-                    action,
-                    params,
-                    why,
-                    "agent".into(),
-                );
+                self.plan_step(r, action, params, why, "agent".into()).await;
             }
             AgentMove::Wait { seconds, reason } => {
                 let until = self.d.clock.now() + chrono::Duration::seconds(seconds.min(600) as i64);

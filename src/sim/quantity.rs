@@ -1,65 +1,19 @@
 //! Kubernetes resource quantities (`500m`, `1.5`, `300Mi`, `2G`, `1e3`) as numbers the
 //! scheduler and the OOM check can compare, and back to the canonical text the real kubelet
-//! prints in eviction messages.
+//! prints in eviction messages. The parsing is the one the actions' guards use.
+
+use crate::actions::quantity::Resource;
+
+pub use crate::actions::quantity::format_bytes;
 
 /// CPU in millicores, rounded up like the API server does. `None` when not a quantity.
 pub fn parse_cpu_millis(text: &str) -> Option<i64> {
-    parse(text).map(|v| (v * 1000.0).ceil() as i64)
+    Resource::Cpu.parse(text)
 }
 
 /// Memory (or any byte quantity) in bytes, rounded up. `None` when not a quantity.
 pub fn parse_bytes(text: &str) -> Option<i64> {
-    parse(text).map(|v| v.ceil() as i64)
-}
-
-fn parse(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(split);
-    let value: f64 = number.parse().ok()?;
-    let factor = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0_f64.powi(2),
-        "Gi" => 1024.0_f64.powi(3),
-        "Ti" => 1024.0_f64.powi(4),
-        "Pi" => 1024.0_f64.powi(5),
-        "Ei" => 1024.0_f64.powi(6),
-        exp if exp.starts_with(['e', 'E']) => 10f64.powi(exp[1..].parse().ok()?),
-        _ => return None,
-    };
-    let v = value * factor;
-    (v.is_finite() && v >= 0.0).then_some(v)
-}
-
-/// Bytes in the binary-suffix form Kubernetes prints (`300Mi`, `1Gi`, `1536Ki`, `0`).
-pub fn format_bytes(bytes: i64) -> String {
-    const UNITS: [(&str, i64); 4] = [
-        ("Ti", 1 << 40),
-        ("Gi", 1 << 30),
-        ("Mi", 1 << 20),
-        ("Ki", 1 << 10),
-    ];
-    if bytes == 0 {
-        return "0".into();
-    }
-    for (unit, size) in UNITS {
-        if bytes % size == 0 {
-            return format!("{}{unit}", bytes / size);
-        }
-    }
-    bytes.to_string()
+    Resource::Memory.parse(text)
 }
 
 #[cfg(test)]
