@@ -18,6 +18,7 @@ use super::config::{EscalationConfig, RemediationConfig};
 use super::jobs::JobResult;
 use super::metrics::RemediationMetrics;
 use super::state::{REMEDIATIONS, Remediation};
+use super::suggest::{ProposalInbox, ProposalRequest};
 use crate::actions::{ActionContext, Registry};
 use crate::agent::Investigator;
 use crate::approval::{ApprovalEvent, ApprovalsConfig, Desk};
@@ -80,6 +81,7 @@ pub(super) enum Input {
     Lagged,
     Approval(ApprovalEvent),
     Job { incident: String, result: JobResult },
+    Proposal(super::suggest::ProposalRequest),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -104,6 +106,8 @@ pub struct Engine {
     pub(super) timers: BTreeSet<(DateTime<Utc>, String, Timer)>,
     pub(super) jobs: mpsc::UnboundedSender<Input>,
     inbox: mpsc::UnboundedReceiver<Input>,
+    /// Changes people propose from conversations; none without [`Engine::with_proposals`].
+    proposals: Option<ProposalInbox>,
 }
 
 impl Engine {
@@ -117,7 +121,14 @@ impl Engine {
             timers: BTreeSet::new(),
             jobs,
             inbox,
+            proposals: None,
         }
+    }
+
+    /// Takes the proposals of the chat side's [`super::Proposals`].
+    pub fn with_proposals(mut self, inbox: ProposalInbox) -> Self {
+        self.proposals = Some(inbox);
+        self
     }
 
     /// Runs until `shutdown`, resuming the remediations stored before.
@@ -156,6 +167,14 @@ impl Engine {
                     Some(j) => j,
                     None => continue,
                 },
+                p = next_proposal(&mut self.proposals) => match p {
+                    Some(p) => Input::Proposal(p),
+                    // The chat side is gone: no more proposals.
+                    None => {
+                        self.proposals = None;
+                        continue;
+                    }
+                },
                 _ = timer => {
                     self.fire_timers().await;
                     continue;
@@ -178,6 +197,7 @@ impl Engine {
                 self.on_reason(&approval, reason).await
             }
             Input::Job { incident, result } => self.on_job(&incident, result).await,
+            Input::Proposal(p) => self.on_proposal(p).await,
         }
     }
 
@@ -316,5 +336,12 @@ impl Engine {
             self.schedule(r.deadline, &id, Timer::Deadline);
             self.reconcile(r).await;
         }
+    }
+}
+
+async fn next_proposal(inbox: &mut Option<ProposalInbox>) -> Option<ProposalRequest> {
+    match inbox {
+        Some(inbox) => inbox.0.recv().await,
+        None => futures::future::pending().await,
     }
 }

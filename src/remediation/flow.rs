@@ -63,7 +63,7 @@ impl Engine {
         }
     }
 
-    async fn timeline(
+    pub(super) async fn timeline(
         &self,
         incident: &str,
         kind: TimelineKind,
@@ -76,7 +76,7 @@ impl Engine {
         }
     }
 
-    fn update(&mut self, r: Remediation) {
+    pub(super) fn update(&mut self, r: Remediation) {
         self.running.insert(r.incident.clone(), r);
     }
 
@@ -196,6 +196,9 @@ impl Engine {
                     r.remember(format!(
                         "{action} {params} refused before approval: {error}"
                     ));
+                    if let Some(s) = r.suggested.take() {
+                        return self.suggestion_dropped(r, s, Some(error)).await;
+                    }
                     self.alternative(r).await;
                 }
             },
@@ -241,6 +244,9 @@ impl Engine {
                     r.plan = None;
                     if r.ended {
                         return self.wind_down(r).await;
+                    }
+                    if let Some(s) = r.suggested.take() {
+                        return self.suggestion_fixed(r, s).await;
                     }
                     match &mut r.path {
                         Path::Runbook { next, steps, .. } => {
@@ -445,6 +451,9 @@ impl Engine {
     /// After a refused plan, a rejection or an expiry: the next option of the path, or the
     /// next path.
     async fn alternative(&mut self, mut r: Remediation) {
+        if let Some(s) = r.suggested.take() {
+            return self.suggestion_dropped(r, s, None).await;
+        }
         match &mut r.path {
             Path::Runbook { .. } => {
                 let suggested = r
@@ -471,7 +480,7 @@ impl Engine {
 
     /// Plans `action` for approval (guards, dry-run) in a job; the result comes back as
     /// `JobResult::Planned`.
-    async fn plan_step(
+    pub(super) async fn plan_step(
         &mut self,
         mut r: Remediation,
         action: String,
@@ -668,7 +677,11 @@ impl Engine {
                     &format!("{} {verdict}", request.id),
                 )
                 .await;
+                // A change people proposed while Lookout had nothing more to try goes back
+                // to that at once: no model step waits for the reason.
+                let back_to_idle = r.suggested.as_ref().is_some_and(|s| s.before.is_final());
                 let reason_pending = decision.verdict == Verdict::Rejected
+                    && !back_to_idle
                     && reason_of(&self.d.store, &request.id).await.is_none();
                 if reason_pending && !self.d.config.reason_wait.is_zero() {
                     // The model does better knowing why: give the rejecter a moment to say.
@@ -833,6 +846,9 @@ impl Engine {
         if r.ended {
             return self.wind_down(r).await;
         }
+        if let Some(s) = r.suggested.take() {
+            return self.suggestion_dropped(r, s, None).await;
+        }
         r.attempt += 1;
         if r.attempt > self.d.config.max_attempts {
             return self
@@ -938,7 +954,9 @@ impl Engine {
                 }
             }
             Timer::Deadline => {
-                if !r.status.is_final() {
+                // A change people proposed is theirs to see through; the limit is for
+                // Lookout's own attempts.
+                if !r.status.is_final() && r.suggested.is_none() {
                     self.escalate(r, &format!("no fix within {:?}", self.d.config.timeout))
                         .await;
                 }
@@ -946,7 +964,7 @@ impl Engine {
         }
     }
 
-    async fn finish(&mut self, mut r: Remediation, why: &str) {
+    pub(super) async fn finish(&mut self, mut r: Remediation, why: &str) {
         info!(incident = %r.incident, why, "remediation done; the incident resolves once its signals stay clear");
         r.status = Status::Done;
         self.save(&r).await;
@@ -1035,7 +1053,7 @@ impl Engine {
 
     /// Stops a remediation whose incident ended, learns from an agentic fix, and writes the
     /// postmortem.
-    async fn wind_down(&mut self, mut r: Remediation) {
+    pub(super) async fn wind_down(&mut self, mut r: Remediation) {
         let id = r.incident.clone();
         self.running.remove(&id);
         self.timers.retain(|(_, i, _)| i != &id);
@@ -1060,6 +1078,11 @@ impl Engine {
                 if let Some(incident) = self.incidents.get(&id).cloned() {
                     jobs::investigate(self.d.clone(), self.jobs.clone(), incident);
                 }
+            }
+            Status::Planning if r.suggested.is_some() => {
+                let s = r.suggested.clone().expect("checked");
+                let source = format!("conversation:{}", s.by);
+                self.plan_step(r, s.action, s.params, s.why, source).await
             }
             Status::Deciding | Status::Planning => self.next(r).await,
             Status::Awaiting { approval } => match (

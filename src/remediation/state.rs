@@ -153,6 +153,25 @@ pub struct Remediation {
     /// clicked there) writes itself here, and the first lets go.
     #[serde(default)]
     pub owner: String,
+    /// A change a person proposed from a conversation, being planned, approved or carried
+    /// out; when it is over the remediation goes back to where it was.
+    #[serde(default)]
+    pub suggested: Option<SuggestedStep>,
+}
+
+/// A change proposed from a conversation ("Propose" under a suggested change).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuggestedStep {
+    /// The stored suggestion's id (`S-12`).
+    pub suggestion: String,
+    /// Who clicked Propose (`slack:U0123`).
+    pub by: String,
+    pub action: String,
+    pub params: serde_json::Value,
+    pub why: String,
+    /// The status before it: `Done` and `Escalated` come back once it is over; `Observing`
+    /// carries on with the remediation's own path.
+    pub before: Status,
 }
 
 impl Remediation {
@@ -176,6 +195,7 @@ impl Remediation {
             held: None,
             awaiting_reason: false,
             owner: String::new(),
+            suggested: None,
             deadline: now + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX),
         }
     }
