@@ -37,7 +37,9 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::cluster::{WatchMetrics, discover};
 use crate::config::{Config, StoreBackend};
 use crate::context::ContextBuilder;
-use crate::conversation::{ConversationMetrics, Conversations, Deps as ConversationDeps};
+use crate::conversation::{
+    ConversationMetrics, Conversations, Deps as ConversationDeps, PROPOSE, ProposeButton,
+};
 use crate::detect::Detector;
 use crate::health::{Health, KubeProbe, StoreProbe};
 use crate::incident::IncidentBus;
@@ -379,6 +381,7 @@ impl App {
             ops.commands.clone(),
         );
         ops.register(&mut handler);
+        let commands = ops.commands.clone();
         ops.start(bus.subscribe(), &tasks, &cancel);
         // Approvals: clicks become exactly-once decisions that the remediation engine acts on.
         let (approval_tx, approval_rx) = mpsc::unbounded_channel();
@@ -414,6 +417,16 @@ impl App {
         }));
         handler.on_question(conversations.clone());
         handler.on_reply(conversations);
+        // A conversation's suggested change becomes a proposal only through its Propose
+        // button, which hands it to the remediation engine (and so to the approval path).
+        let (proposals, proposal_inbox) = crate::remediation::proposals();
+        handler.on_click(
+            PROPOSE,
+            Arc::new(ProposeButton {
+                commands,
+                proposals,
+            }),
+        );
         tasks.spawn(handler.run(chat_rx, cancel.child_token()));
         tasks.spawn(start_remediation(
             config.clone(),
@@ -427,6 +440,7 @@ impl App {
             agent,
             bus.subscribe(),
             approval_rx,
+            proposal_inbox,
             cancel.child_token(),
         ));
         {
@@ -522,6 +536,7 @@ async fn start_remediation(
     agent: AgentParts,
     incidents: tokio::sync::broadcast::Receiver<crate::incident::IncidentEvent>,
     approvals: mpsc::UnboundedReceiver<crate::approval::ApprovalEvent>,
+    proposals: crate::remediation::ProposalInbox,
     cancel: CancellationToken,
 ) {
     let mut delay = Duration::from_millis(500);
@@ -587,7 +602,10 @@ async fn start_remediation(
         prompts: agent.prompts,
         postmortem: agent.postmortem,
     });
-    engine.run(incidents, approvals, cancel).await;
+    engine
+        .with_proposals(proposals)
+        .run(incidents, approvals, cancel)
+        .await;
 }
 
 /// Builds and runs the bot until `shutdown` completes.

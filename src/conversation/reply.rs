@@ -10,12 +10,20 @@ use super::config::RateLimit;
 use super::limits::Scope;
 use super::tools::Suggestion;
 use crate::chat::redact::Redact;
-use crate::chat::{Block, Limits, Message, Text};
+use crate::chat::{Block, ButtonStyle, Limits, Message, Text};
 
 /// Room kept in every message for the part label, the "Looked at" line and suggestions.
 const RESERVED: usize = 1200;
 /// Fences and markup take room on every platform.
 const CODE_MARGIN: usize = 32;
+
+/// A suggested change as shown under an answer, with the action id of its Propose button when
+/// it was kept for one.
+#[derive(Debug, Clone, Copy)]
+pub struct Offered<'a> {
+    pub suggestion: &'a Suggestion,
+    pub button: Option<&'a str>,
+}
 
 /// Posted at once, then replaced by the answer.
 pub fn looking() -> Message {
@@ -26,7 +34,7 @@ pub fn looking() -> Message {
 pub fn answer_messages(
     text: &str,
     looked_at: Option<&str>,
-    suggestions: &[Suggestion],
+    suggestions: &[Offered],
     limits: &Limits,
 ) -> Vec<Message> {
     let block_max = limits.max_block_chars.saturating_sub(CODE_MARGIN).max(200);
@@ -69,8 +77,9 @@ pub fn answer_messages(
     out
 }
 
-fn with_footer(mut m: Message, looked_at: Option<&str>, suggestions: &[Suggestion]) -> Message {
-    for s in suggestions {
+fn with_footer(mut m: Message, looked_at: Option<&str>, suggestions: &[Offered]) -> Message {
+    for o in suggestions {
+        let s = o.suggestion;
         let mut line = Text::plain("Suggested change (not run): ")
             .code(&s.action)
             .and(format!(" ({} risk)", s.risk.as_str()));
@@ -81,7 +90,20 @@ fn with_footer(mut m: Message, looked_at: Option<&str>, suggestions: &[Suggestio
             .paragraph(line)
             .code(serde_json::Value::Object(s.params.clone()).to_string());
     }
-    if !suggestions.is_empty() {
+    let buttons: Vec<(&str, &str)> = suggestions
+        .iter()
+        .filter_map(|o| Some((o.suggestion.action.as_str(), o.button?)))
+        .collect();
+    if !buttons.is_empty() {
+        m = m.context(
+            "A conversation only reads: nothing above was run. Propose asks for it as a step of \
+             its incident's remediation: an approval request in the incident's thread, decided \
+             there like any other change.",
+        );
+        for (action, id) in buttons {
+            m = m.button(format!("Propose {action}"), id, ButtonStyle::Default);
+        }
+    } else if !suggestions.is_empty() {
         m = m.context(
             "A conversation only reads: nothing above was proposed or run. Changes are proposed \
              in an incident's thread and each needs an approval there.",
@@ -285,7 +307,10 @@ mod tests {
         let m = answer_messages(
             "The pods run out of memory.\n\n```\nOOMKilled\n```",
             Some("Looked at: Deployment shop/web"),
-            &[s],
+            &[Offered {
+                suggestion: &s,
+                button: Some("abcd1234:propose:SG-1"),
+            }],
             &Limits::default(),
         );
         assert_eq!(m.len(), 1);
@@ -302,6 +327,24 @@ mod tests {
         );
         assert!(text.contains(r#""replicas":3"#), "{text}");
         assert!(text.ends_with("Looked at: Deployment shop/web"), "{text}");
+        assert_eq!(m[0].buttons.len(), 1);
+        assert_eq!(m[0].buttons[0].label, "Propose deployment.scale");
+        assert_eq!(m[0].buttons[0].action, "abcd1234:propose:SG-1");
+        // Not kept for a button (the store was down): said as text only.
+        let m = answer_messages(
+            "x",
+            None,
+            &[Offered {
+                suggestion: &s,
+                button: None,
+            }],
+            &Limits::default(),
+        );
+        assert!(m[0].buttons.is_empty());
+        assert!(
+            m[0].to_plain()
+                .contains("nothing above was proposed or run")
+        );
     }
 
     #[test]

@@ -17,9 +17,12 @@ use super::config::ConversationsConfig;
 use super::limits::{Admission, RateLimiter};
 use super::memory::{self, Turn};
 use super::metrics::ConversationMetrics;
+use super::propose::PROPOSE;
+use super::suggestions;
 use super::tools::Toolbox;
 use super::{cite, reply};
 use crate::actions::{ActionContext, ActionsConfig, Registry};
+use crate::chat::ActionCodec;
 use crate::chat::handler::{QuestionHandler, ReplyHandler};
 use crate::chat::outbound::{Outbound, Post, Thread};
 use crate::chat::redact::SharedRedact;
@@ -77,6 +80,8 @@ struct Inner {
     store: SharedStore,
     clock: SharedClock,
     redact: SharedRedact,
+    /// Encodes the Propose buttons.
+    codec: ActionCodec,
     kube: kube::Client,
     actions_config: ActionsConfig,
     actions: OnceCell<ActionContext>,
@@ -93,8 +98,10 @@ impl Conversations {
             per_user: d.config.per_user,
             per_channel: d.config.per_channel,
         };
+        let codec = ActionCodec::new(&d.cluster);
         Self {
             inner: Arc::new(Inner {
+                codec,
                 answerer: Answerer {
                     llm: d.llm,
                     prompts: d.prompts,
@@ -183,6 +190,7 @@ impl Inner {
         let _in_order = lock.lock().await;
         let metrics = &self.answerer.metrics;
         let key = format!("reply:{}:{}:{}", m.platform, m.channel, m.message.id);
+        let answer_thread = thread.clone();
         let place = thread.map(Thread::Ref).unwrap_or(Thread::None);
         let post = |key: String, message: Message| {
             Post::new(key, &m.platform, &m.channel, message).in_thread(place.clone())
@@ -266,8 +274,36 @@ impl Inner {
             .platform(&m.platform)
             .map(|p| p.limits().clone())
             .unwrap_or_default();
-        let messages =
-            reply::answer_messages(&body, looked_at.as_deref(), &answer.suggestions, &limits);
+        let mut buttons = Vec::new();
+        for s in &answer.suggestions {
+            let kept = suggestions::save(
+                self.store.as_ref(),
+                s,
+                &m.user.identity(),
+                &m.platform,
+                &m.channel,
+                answer_thread.as_ref(),
+                self.clock.now(),
+            )
+            .await;
+            buttons.push(match kept {
+                Ok(id) => Some(self.codec.encode(PROPOSE, &id)),
+                Err(error) => {
+                    warn!(%error, "cannot keep a suggestion; it is shown without its button");
+                    None
+                }
+            });
+        }
+        let offered: Vec<reply::Offered> = answer
+            .suggestions
+            .iter()
+            .zip(&buttons)
+            .map(|(suggestion, button)| reply::Offered {
+                suggestion,
+                button: button.as_deref(),
+            })
+            .collect();
+        let messages = reply::answer_messages(&body, looked_at.as_deref(), &offered, &limits);
         for (i, message) in messages.into_iter().enumerate() {
             match i {
                 0 => edit(message).await,

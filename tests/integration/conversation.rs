@@ -2,8 +2,8 @@
 //! model scripted with tool calls, and the real test cluster with the simulated kubelet. A
 //! question is answered in its thread through real read-only tools and cites what it looked at;
 //! a follow-up without a mention carries the first turn; secrets planted in pod logs never reach
-//! the model; a model asking for a change is refused, its suggestion is shown as text and the
-//! cluster is unchanged; a person over their limit is politely refused; in a thread that was
+//! the model; a model asking for a change is refused, its suggestion is shown (with a Propose
+//! button, nothing run) and the cluster is unchanged; a person over their limit is politely refused; in a thread that was
 //! already there only mentions continue; a long answer continues in parts; without a model a
 //! question gets the commands.
 
@@ -181,19 +181,19 @@ async fn a_model_asking_for_a_change_is_refused_and_the_cluster_is_unchanged() {
     let ts = slack
         .mention(ALERTS, None, "U0BOB", "please scale web to zero")
         .await;
-    let answer = in_thread(&slack, &ts, "I cannot change the cluster from here.")
-        .await
-        .readable();
-    // The suggestion is shown as text with its exact parameters, never run.
+    let answered = in_thread(&slack, &ts, "I cannot change the cluster from here.").await;
+    let answer = answered.readable();
+    // The suggestion is shown with its exact parameters, never run; only its Propose button
+    // could ask for it (through an approval; see `conversation_propose`).
     assert!(
         answer.contains("Suggested change (not run): deployment.scale"),
         "{answer}"
     );
     assert!(answer.contains(r#""replicas":3"#), "{answer}");
-    assert!(
-        answer.contains("nothing above was proposed or run"),
-        "{answer}"
-    );
+    assert!(answer.contains("nothing above was run"), "{answer}");
+    let buttons = answered.buttons();
+    assert_eq!(buttons.len(), 1, "{buttons:?}");
+    assert_eq!(buttons[0].0, "Propose deployment.scale");
 
     let requests = model.requests();
     assert_eq!(requests.len(), 4);

@@ -18,6 +18,7 @@ mod chat;
 mod commands;
 mod context;
 mod conversation;
+mod conversation_propose;
 mod demo;
 mod fakes;
 mod llm;
