@@ -341,7 +341,7 @@ impl Engine {
 
 async fn next_proposal(inbox: &mut Option<ProposalInbox>) -> Option<ProposalRequest> {
     match inbox {
-        Some(inbox) => inbox.0.recv().await,
+        Some(inbox) => inbox.recv().await,
         None => futures::future::pending().await,
     }
 }

@@ -19,4 +19,4 @@ pub use config::{EscalationConfig, OnCall, RemediationConfig};
 pub use engine::{AUTOMATION, Deps, Engine, PAUSED};
 pub use metrics::RemediationMetrics;
 pub use state::{Path, REMEDIATIONS, Remediation, Status, SuggestedStep};
-pub use suggest::{Proposal, ProposalAnswer, ProposalInbox, Proposals, proposals};
+pub use suggest::{Proposal, ProposalAnswer, ProposalInbox, ProposalRequest, Proposals, proposals};

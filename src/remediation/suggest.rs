@@ -44,7 +44,8 @@ pub struct Proposal {
 /// What the person is told: `Ok` it is being planned, `Err` why not.
 pub type ProposalAnswer = Result<String, String>;
 
-pub(super) struct ProposalRequest {
+/// A proposal and where its answer goes.
+pub struct ProposalRequest {
     pub proposal: Proposal,
     pub answer: oneshot::Sender<ProposalAnswer>,
 }
@@ -54,7 +55,14 @@ pub(super) struct ProposalRequest {
 pub struct Proposals(mpsc::UnboundedSender<ProposalRequest>);
 
 /// The engine's end (see [`Engine::with_proposals`]).
-pub struct ProposalInbox(pub(super) mpsc::UnboundedReceiver<ProposalRequest>);
+pub struct ProposalInbox(mpsc::UnboundedReceiver<ProposalRequest>);
+
+impl ProposalInbox {
+    /// The next proposal; `None` once every [`Proposals`] is gone.
+    pub async fn recv(&mut self) -> Option<ProposalRequest> {
+        self.0.recv().await
+    }
+}
 
 /// A connected pair: the sender for the chat side, the inbox for the engine.
 pub fn proposals() -> (Proposals, ProposalInbox) {

@@ -1,5 +1,6 @@
-//! Commands, card buttons, reminders and scheduled digests: the command suite on the console
-//! and on the fake Slack, Discord and Telegram, reminders and digests with time on a manual clock.
+//! Commands, card buttons, the Propose button, reminders and scheduled digests: the command
+//! suite on the console and on the fake Slack, Discord and Telegram, reminders and digests with
+//! time on a manual clock.
 
 mod app;
 mod digests;
@@ -40,6 +41,10 @@ macro_rules! command_suite {
             #[tokio::test]
             async fn card_buttons_ack_and_silence() {
                 s::card_buttons_ack_and_silence(h().await).await
+            }
+            #[tokio::test]
+            async fn propose_hands_a_suggestion_to_remediation() {
+                s::propose_hands_a_suggestion_to_remediation(h().await).await
             }
         }
     };

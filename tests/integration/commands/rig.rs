@@ -4,7 +4,7 @@
 //! records the tracker loads, so each test knows their ids and severities.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -14,10 +14,14 @@ use lookout::chat::ActionCodec;
 use lookout::chat::commands::{ACK, CardButtons, Commands, SILENCE};
 use lookout::chat::handler::ChatHandler;
 use lookout::chat::notifier::Notifier;
-use lookout::chat::outbound::{ChatMetrics, Outbound};
+use lookout::chat::outbound::{ChatMetrics, Outbound, Post};
 use lookout::chat::redact::NoRedaction;
 use lookout::chat::routing::RouteRule;
 use lookout::clock::{Clock, ManualClock, SharedClock, SystemClock};
+use lookout::conversation::reply::{Offered, answer_messages};
+use lookout::conversation::suggestions;
+use lookout::conversation::tools::Suggestion;
+use lookout::conversation::{PROPOSE, ProposeButton};
 use lookout::correlate::Severity;
 use lookout::detect::{Evidence, ObjectRef, Signal, SignalName};
 use lookout::digest::{ClusterView, Digester};
@@ -28,6 +32,7 @@ use lookout::incident::tracker::{
 use lookout::incident::{
     Incident, IncidentBus, IncidentEvent, IncidentEventKind, IncidentState, SignalEntry, signal_id,
 };
+use lookout::remediation::{Proposal, ProposalInbox};
 use lookout::store::{MemoryStore, Retention, SharedStore, StoreExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -49,6 +54,9 @@ pub struct CommandRig {
     pub tracker: TrackerHandle,
     pub bus: IncidentBus,
     pub cancel: CancellationToken,
+    /// What the Propose button handed to remediation; a stand-in engine takes each and
+    /// answers "Proposing <action> for <incident>".
+    pub proposed: Arc<Mutex<Vec<Proposal>>>,
 }
 
 /// A pod of `deployment` in `ns` crash-looping (or OOM-killed): one signal.
@@ -241,6 +249,16 @@ impl CommandRig {
         let buttons = Arc::new(CardButtons(commands.clone()));
         handler.on_click(ACK, buttons.clone());
         handler.on_click(SILENCE, buttons);
+        let (proposals, inbox) = lookout::remediation::proposals();
+        handler.on_click(
+            PROPOSE,
+            Arc::new(ProposeButton {
+                commands: commands.clone(),
+                proposals,
+            }),
+        );
+        let proposed = Arc::new(Mutex::new(Vec::new()));
+        tokio::spawn(stand_in_engine(inbox, proposed.clone()));
         tokio::spawn(handler.run(rx, cancel.child_token()));
         Self {
             h,
@@ -250,7 +268,50 @@ impl CommandRig {
             tracker,
             bus,
             cancel,
+            proposed,
         }
+    }
+
+    /// Posts an answer carrying `suggestion` with its Propose button, as a conversation
+    /// does (kept in the store, rendered by the conversation's own code); returns it as seen.
+    pub async fn suggest(&self, suggestion: Suggestion, answer: &str) -> SeenMessage {
+        let platform = self.h.platform().name().to_string();
+        let channel = self.h.channel();
+        let asker = format!("{platform}:{}", self.h.user_id("carol"));
+        let id = suggestions::save(
+            self.store.as_ref(),
+            &suggestion,
+            &asker,
+            &platform,
+            &channel,
+            None,
+            self.now(),
+        )
+        .await
+        .expect("keep the suggestion");
+        let button = ActionCodec::new(CLUSTER).encode(PROPOSE, &id);
+        let offered = [Offered {
+            suggestion: &suggestion,
+            button: Some(&button),
+        }];
+        let limits = self.h.platform().limits().clone();
+        for (i, message) in answer_messages(answer, None, &offered, &limits)
+            .into_iter()
+            .enumerate()
+        {
+            let key = format!("answer:{id}:{i}");
+            self.outbound
+                .post(Post::new(key, &platform, &channel, message))
+                .await;
+        }
+        eventually(WAIT, "the answer with its Propose button", || async {
+            self.h
+                .messages(&channel)
+                .await
+                .into_iter()
+                .find(|m| m.text.contains(answer) && !m.buttons.is_empty())
+        })
+        .await
     }
 
     /// `user` mentions the bot with `text`; returns the answer, the first new message of the
@@ -310,6 +371,23 @@ impl CommandRig {
                     .into_iter()
                     .skip(before)
                     .find(|n| n.contains(expect))
+            },
+        )
+        .await
+    }
+
+    /// A message of the bot's containing `expect`, once there.
+    pub async fn seen(&self, expect: &str) -> SeenMessage {
+        let ch = self.h.channel();
+        eventually(
+            WAIT,
+            &format!("a message containing `{expect}`"),
+            || async {
+                self.h
+                    .messages(&ch)
+                    .await
+                    .into_iter()
+                    .find(|m| m.text.contains(expect))
             },
         )
         .await
@@ -406,6 +484,16 @@ impl CommandRig {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+}
+
+/// Takes proposals as the remediation engine would, recording them.
+async fn stand_in_engine(mut inbox: ProposalInbox, proposed: Arc<Mutex<Vec<Proposal>>>) {
+    while let Some(request) = inbox.recv().await {
+        let p = request.proposal;
+        let answer = format!("Proposing {} for {}", p.action, p.incident);
+        proposed.lock().expect("proposals").push(p);
+        let _ = request.answer.send(Ok(answer));
     }
 }
 

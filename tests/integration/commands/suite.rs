@@ -1,13 +1,16 @@
 //! The command suite: the same cases against every chat harness (the console and the fake
 //! Slack, Discord and Telegram; a new platform's fake plugs in with one `command_suite!` line
 //! in `mod.rs`). Each case starts the bot's chat side ([`CommandRig`]) with seeded incidents
-//! and plays people mentioning the bot and clicking card buttons.
+//! and plays people mentioning the bot and clicking card buttons and a conversation's Propose
+//! button (remediation is a stand-in that records what it is handed).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use lookout::actions::Risk;
 use lookout::clock::ManualClock;
+use lookout::conversation::tools::Suggestion;
 use lookout::correlate::Severity;
 use lookout::detect::SignalName;
 use lookout::incident::silence::SILENCES;
@@ -55,6 +58,19 @@ async fn rig(h: Arc<dyn ChatHarness>, operators: &[&str]) -> CommandRig {
     rig.card("shop/web", "CRITICAL").await;
     rig.card("shop/api", "HIGH").await;
     rig
+}
+
+/// A suggested `deployment.scale` of `shop/<name>`.
+fn scale(name: &str, replicas: i32) -> Suggestion {
+    Suggestion {
+        action: "deployment.scale".into(),
+        params: serde_json::json!({"namespace": "shop", "name": name, "replicas": replicas})
+            .as_object()
+            .expect("an object")
+            .clone(),
+        reason: "more capacity".into(),
+        risk: Risk::Medium,
+    }
 }
 
 /// Timeline texts of incident `INC-<n>`, with their actor.
@@ -175,9 +191,23 @@ pub async fn changes_need_the_operator_role(h: Arc<dyn ChatHarness>) {
         .await;
     rig.click("bob", &card, "Silence 1h", "needs the operator role")
         .await;
+    let answer = rig
+        .suggest(scale("api", 3), "api needs more replicas")
+        .await;
+    rig.click(
+        "bob",
+        &answer,
+        "Propose deployment.scale",
+        "needs the operator role",
+    )
+    .await;
+    assert!(
+        rig.proposed.lock().unwrap().is_empty(),
+        "nothing was proposed"
+    );
 
     let refused = rig.audited("refused_command").await;
-    assert_eq!(refused.len(), 9, "{refused:?}");
+    assert_eq!(refused.len(), 10, "{refused:?}");
     assert!(
         refused
             .iter()
@@ -407,4 +437,53 @@ pub async fn card_buttons_ack_and_silence(h: Arc<dyn ChatHarness>) {
     assert!(list.contains("INC-2"), "{list}");
     assert_eq!(rig.audited("ack").await.len(), 1);
     assert_eq!(rig.audited("silence").await.len(), 1);
+}
+
+/// A conversation's suggestion goes to remediation only through its Propose button: the
+/// operator's click hands the change, for the incident about its target, to the engine; the
+/// clicker hears the engine's answer privately and the conversation is told who proposed what.
+pub async fn propose_hands_a_suggestion_to_remediation(h: Arc<dyn ChatHarness>) {
+    let rig = rig(h, &["alice"]).await;
+    let alice = format!("{}:{}", rig.h.platform().name(), rig.h.user_id("alice"));
+    let answer = rig
+        .suggest(scale("api", 3), "api needs more replicas")
+        .await;
+    let told = rig
+        .click("alice", &answer, "Propose deployment.scale", "Proposing")
+        .await;
+    // shop/api is INC-2's (INC-1 is shop/web's).
+    assert_eq!(told, "Proposing deployment.scale for prod/INC-2");
+    let proposed = rig.proposed.lock().unwrap().clone();
+    assert_eq!(proposed.len(), 1);
+    let p = &proposed[0];
+    assert_eq!(p.incident, "prod/INC-2");
+    assert_eq!(p.by, alice);
+    assert_eq!(
+        p.params,
+        serde_json::json!({"namespace": "shop", "name": "api", "replicas": 3})
+    );
+    assert!(p.why.starts_with("more capacity"), "{}", p.why);
+    // (Discord shows code spans with their backticks.)
+    let note = rig
+        .seen("its approval request follows")
+        .await
+        .text
+        .replace('`', "");
+    assert!(
+        note.contains("proposed deployment.scale for prod/INC-2"),
+        "{note}"
+    );
+
+    // A change about nothing that is open has no incident to join.
+    let answer = rig
+        .suggest(scale("cart", 2), "cart could use a replica")
+        .await;
+    rig.click(
+        "alice",
+        &answer,
+        "Propose deployment.scale",
+        "No open incident",
+    )
+    .await;
+    assert_eq!(rig.proposed.lock().unwrap().len(), 1);
 }
