@@ -9,7 +9,8 @@ use crate::correlate::Severity;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RemediationConfig {
-    /// Whether incidents get automatic diagnosis and proposals at all.
+    /// Whether incidents get automatic diagnosis and proposals at all. Changes people propose
+    /// from a conversation (its Propose button) still go to approval; `paused` stops those too.
     pub enabled: bool,
     /// Only incidents at least this severe get them.
     pub min_severity: Severity,
