@@ -12,13 +12,14 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::info;
 
 use super::evict::{self, Evicted};
+use super::placement;
 use super::pods_on_node::{self, Disposition, OnNode};
 use super::{Params, cordon_patch, cordoned, target};
 use crate::actions::action::Action;
@@ -27,9 +28,11 @@ use crate::actions::diff;
 use crate::actions::error::{ActionError, Result};
 use crate::actions::guards;
 use crate::actions::plan::{Change, Execution, PatchType, Plan, Snapshot, Verification};
+use crate::actions::pods;
 use crate::actions::spec::{ActionSpec, Risk, parse_params, schema_for};
 
-/// No other Ready, schedulable node could take the evicted pods.
+/// No other node could take an evicted pod (none Ready and schedulable, or none its node
+/// selector, required affinity and tolerations allow).
 pub const NO_OTHER_NODE: &str = "no_other_node";
 
 const ATTEMPTS: usize = 4;
@@ -97,8 +100,8 @@ impl Action for Drain {
         let live = ctx.fetch_target(&target).await?;
         let eviction = evict::api_version(ctx).await?;
         let protected = &ctx.config.protected_namespaces;
-        let pods: Vec<OnNode> = pods_on_node::list(ctx, &p.name)
-            .await?
+        let raw = pods_on_node::list(ctx, &p.name).await?;
+        let pods: Vec<OnNode> = raw
             .iter()
             .map(|pod| pods_on_node::classify(pod, protected))
             .collect();
@@ -130,10 +133,22 @@ impl Action for Drain {
                 .await
                 .map_err(|e| ActionError::kube("list", "Nodes", e))?
                 .items;
-            if pods_on_node::other_schedulable(&nodes, &p.name) == 0 {
+            let evicted: Vec<&Pod> = raw
+                .iter()
+                .filter(|pod| to_evict.iter().any(|e| e.uid == pods::uid(pod)))
+                .collect();
+            let homeless = placement::homeless(&evicted, &nodes, &p.name);
+            if !homeless.is_empty() {
+                let list: Vec<String> = homeless
+                    .iter()
+                    .map(|(pod, why)| format!("{pod} ({why})"))
+                    .collect();
                 return Err(ActionError::refused(
                     NO_OTHER_NODE,
-                    format!("no other Ready, schedulable node could take the pods of {target}"),
+                    format!(
+                        "no other node could take these pods of {target}: {}",
+                        list.join("; ")
+                    ),
                 ));
             }
         }

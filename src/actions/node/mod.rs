@@ -1,10 +1,12 @@
 //! Node actions: cordon, uncordon, drain. Cordon and uncordon patch `spec.unschedulable`;
 //! drain cordons and then evicts the node's pods through the Eviction API, which respects
-//! PodDisruptionBudgets ([`drain`]). Rolling back a cordon or a drain uncordons the node; the
+//! PodDisruptionBudgets ([`drain`]), once it is clear that every evicted pod has another node
+//! to go to ([`placement`]). Rolling back a cordon or a drain uncordons the node; the
 //! evicted pods are not brought back, their controllers have replaced them elsewhere.
 
 mod drain;
 mod evict;
+pub(crate) mod placement;
 mod pods_on_node;
 mod watch;
 
@@ -25,7 +27,7 @@ use super::verify::{self, Look};
 use super::watch_object::watch_one;
 use crate::detect::ObjectRef;
 
-pub use drain::Drain;
+pub use drain::{Drain, NO_OTHER_NODE};
 
 pub static CORDON: ActionSpec = ActionSpec {
     name: "node.cordon",

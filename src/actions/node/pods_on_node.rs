@@ -3,7 +3,7 @@
 //! protected namespaces stay (Lookout takes no action there), pods without a controller block
 //! the drain (evicted, they would not come back), every other pod is evicted.
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use serde::{Deserialize, Serialize};
 
@@ -148,21 +148,6 @@ pub fn describe(unschedulable: bool, pods: &[&OnNode]) -> String {
     out
 }
 
-/// PURE: Ready nodes other than `name` that take new pods.
-pub fn other_schedulable(nodes: &[Node], name: &str) -> usize {
-    nodes
-        .iter()
-        .filter(|n| n.metadata.name.as_deref() != Some(name))
-        .filter(|n| n.spec.as_ref().and_then(|s| s.unschedulable) != Some(true))
-        .filter(|n| {
-            n.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        })
-        .count()
-}
-
 /// PURE: one line for people: what is evicted, what stays, what data is lost.
 pub fn summary(target: &str, pods: &[OnNode], was_cordoned: bool) -> String {
     let evict: Vec<&OnNode> = pods
@@ -268,24 +253,5 @@ mod tests {
         );
         assert!(local.local_data);
         assert_eq!(local.label(), "shop/p (StatefulSet w)");
-    }
-
-    #[test]
-    fn only_ready_uncordoned_other_nodes_count() {
-        let node = |name: &str, unsched: bool, ready: &str| -> Node {
-            serde_json::from_value(
-                json!({"metadata": {"name": name}, "spec": {"unschedulable": unsched},
-                "status": {"conditions": [{"type": "Ready", "status": ready}]}}),
-            )
-            .unwrap()
-        };
-        let nodes = [
-            node("a", false, "True"),
-            node("b", true, "True"),
-            node("c", false, "Unknown"),
-            node("d", false, "True"),
-        ];
-        assert_eq!(other_schedulable(&nodes, "a"), 1);
-        assert_eq!(other_schedulable(&nodes[..3], "a"), 0);
     }
 }

@@ -389,3 +389,40 @@ async fn a_drain_refuses_pods_without_a_controller_and_goes_stale_when_the_node_
     );
     t.stop().await;
 }
+
+/// A pod that only the drained node's labels admit has nowhere to go: the drain is refused at
+/// planning, naming the pod and the label it needs, and nothing is cordoned or evicted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_is_refused_when_a_pod_could_go_nowhere_else() {
+    let mark = unique("pin");
+    let t = SimTest::start_with(2, |c| {
+        c.nodes[0] = labelled(&c.nodes[0], "pin", &mark);
+    })
+    .await;
+    let ctx = context(&t).await;
+    let (actions, _) = registry();
+    let mut pinned = deployment("pinned", 1, json!({}), json!({}));
+    pinned["spec"]["template"]["spec"]["nodeSelector"] = json!({"pin": mark});
+    let _: Deployment = t.create(pinned).await;
+    wait_healthy(&t, "pinned", 1).await;
+    let victim = node_of(&t.pods("pinned").await[0]).to_string();
+    assert_eq!(victim, t.nodes[0], "the pod is pinned to the labelled node");
+
+    let (g, r) = refusal(
+        actions
+            .plan(&ctx, "node.drain", &json!({"name": victim}))
+            .await,
+    );
+    assert_eq!(g, lookout::actions::node::NO_OTHER_NODE);
+    let other = &t.nodes[1];
+    assert!(
+        r.contains(&format!("{}/pinned-", t.ns.name))
+            && r.contains(&format!(
+                "{other} lacks the label pin={mark} of its nodeSelector"
+            )),
+        "{r}"
+    );
+    assert_eq!(unschedulable(&t, &victim).await, None, "nothing cordoned");
+    assert_eq!(t.pods("pinned").await.len(), 1, "nothing evicted");
+    t.stop().await;
+}
