@@ -245,8 +245,8 @@ impl Engine {
                     if r.ended {
                         return self.wind_down(r).await;
                     }
-                    if let Some(s) = r.suggested.take() {
-                        return self.suggestion_fixed(r, s).await;
+                    if r.suggested.take().is_some() {
+                        return self.suggestion_fixed(r).await;
                     }
                     match &mut r.path {
                         Path::Runbook { next, steps, .. } => {
@@ -361,6 +361,12 @@ impl Engine {
         if let Some(approval) = r.held.take() {
             return self.release_held(r, approval).await;
         }
+        // A retry (the approval could not be numbered) or a restart mid-way: a change people
+        // proposed is planned again, not the path's next step.
+        if let Some(s) = r.suggested.clone() {
+            let source = format!("conversation:{}", s.by);
+            return self.plan_step(r, s.action, s.params, s.why, source).await;
+        }
         match r.path.clone() {
             Path::Runbook { name, steps, next } => match steps.get(next) {
                 Some(step) => {
@@ -450,7 +456,7 @@ impl Engine {
 
     /// After a refused plan, a rejection or an expiry: the next option of the path, or the
     /// next path.
-    async fn alternative(&mut self, mut r: Remediation) {
+    pub(super) async fn alternative(&mut self, mut r: Remediation) {
         if let Some(s) = r.suggested.take() {
             return self.suggestion_dropped(r, s, None).await;
         }
@@ -545,6 +551,10 @@ impl Engine {
         };
         if let Err(error) = self.d.store.create_approval(&record).await {
             warn!(%error, "cannot store an approval request");
+            if let Some(s) = r.suggested.take() {
+                let why = format!("the approval request could not be stored: {error}");
+                return self.suggestion_dropped(r, s, Some(why)).await;
+            }
             return self
                 .escalate(r, &format!("the approval could not be stored: {error}"))
                 .await;
@@ -967,6 +977,7 @@ impl Engine {
     pub(super) async fn finish(&mut self, mut r: Remediation, why: &str) {
         info!(incident = %r.incident, why, "remediation done; the incident resolves once its signals stay clear");
         r.status = Status::Done;
+        r.suggested = None;
         self.save(&r).await;
         self.update(r);
     }
@@ -975,6 +986,7 @@ impl Engine {
         let id = r.incident.clone();
         warn!(incident = %id, reason, "escalating");
         r.status = Status::Escalated;
+        r.suggested = None;
         self.save(&r).await;
         self.update(r.clone());
         self.d.metrics.escalated();
@@ -1066,6 +1078,7 @@ impl Engine {
             super::learn::save(&self.d, incident, &r).await;
         }
         r.status = Status::Stopped;
+        r.suggested = None;
         self.save(&r).await;
         self.postmortem(&id);
     }
@@ -1078,11 +1091,6 @@ impl Engine {
                 if let Some(incident) = self.incidents.get(&id).cloned() {
                     jobs::investigate(self.d.clone(), self.jobs.clone(), incident);
                 }
-            }
-            Status::Planning if r.suggested.is_some() => {
-                let s = r.suggested.clone().expect("checked");
-                let source = format!("conversation:{}", s.by);
-                self.plan_step(r, s.action, s.params, s.why, source).await
             }
             Status::Deciding | Status::Planning => self.next(r).await,
             Status::Awaiting { approval } => match (

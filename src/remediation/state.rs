@@ -169,9 +169,13 @@ pub struct SuggestedStep {
     pub action: String,
     pub params: serde_json::Value,
     pub why: String,
-    /// The status before it: `Done` and `Escalated` come back once it is over; `Observing`
-    /// carries on with the remediation's own path.
+    /// The status before it: `Done` and `Escalated` come back when it was not made;
+    /// `Observing` carries on with the remediation's own path. A verified change is `Done`.
     pub before: Status,
+    /// It was proposed while a rejection's reason was awaited: the remediation's own path
+    /// moves past the rejected step when it carries on.
+    #[serde(default)]
+    pub after_rejection: bool,
 }
 
 impl Remediation {

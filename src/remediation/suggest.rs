@@ -16,11 +16,11 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
-use super::engine::{Engine, Timer};
+use super::engine::{AUTOMATION, Engine, Timer};
 use super::messages::note;
 use super::state::{REMEDIATIONS, Remediation, Status, SuggestedStep};
 use crate::incident::tracker::INCIDENTS;
-use crate::incident::{Incident, TimelineKind};
+use crate::incident::{Incident, IncidentState, TimelineKind};
 use crate::store::StoreExt;
 
 /// How long a suggestion stays "proposed" (longer than any approval lives).
@@ -129,8 +129,13 @@ pub(super) fn busy(r: &Remediation, id: &str) -> Option<String> {
 
 impl Engine {
     pub(super) async fn on_proposal(&mut self, req: ProposalRequest) {
+        // The clicker gave up waiting and was told to try again: taking it now would post an
+        // approval nobody expects.
+        if req.answer.is_closed() {
+            info!(incident = %req.proposal.incident, suggestion = %req.proposal.suggestion, "a proposal came too late; dropped");
+            return;
+        }
         let answer = self.take_proposal(req.proposal).await;
-        // The clicker may have given up waiting; the proposal stands either way.
         let _ = req.answer.send(answer);
     }
 
@@ -144,10 +149,15 @@ impl Engine {
         let Some(incident) = incident.filter(|i| i.is_open()) else {
             return Err(format!("{id} has ended; nothing more is proposed for it."));
         };
-        if self.paused().await {
-            return Err(
-                "Automation is paused: nothing is proposed until someone runs `resume`.".into(),
-            );
+        const PAUSED: &str =
+            "Automation is paused: nothing is proposed until someone runs `resume`.";
+        if self.d.config.paused {
+            return Err(PAUSED.into());
+        }
+        match store.get(AUTOMATION, super::engine::PAUSED).await {
+            Ok(v) if v.as_deref() == Some("true") => return Err(PAUSED.into()),
+            Ok(_) => {}
+            Err(e) => return Err(format!("I cannot read the pause switch right now: {e}")),
         }
         let proposed = format!("proposed:{}", p.suggestion);
         let already = format!("This suggestion was already proposed for {id}.");
@@ -173,8 +183,9 @@ impl Engine {
         info!(incident = %id, action = %p.action, by = %p.by, "a suggested change is proposed");
         self.unschedule(&id, &Timer::Observe);
         self.unschedule(&id, &Timer::Reason);
-        r.awaiting_reason = false;
+        let after_rejection = std::mem::take(&mut r.awaiting_reason);
         r.suggested = Some(SuggestedStep {
+            after_rejection,
             suggestion: p.suggestion.clone(),
             by: p.by.clone(),
             action: p.action.clone(),
@@ -229,10 +240,8 @@ impl Engine {
             .get_json(REMEDIATIONS, id)
             .await
             .map_err(|e| format!("I cannot read {id}'s remediation right now: {e}"))?;
+        // Taken over only once the proposal is accepted (planning saves it as this process's).
         if let Some(r) = stored {
-            if busy(&r, id).is_none() {
-                self.running.insert(id.to_string(), r.clone());
-            }
             return Ok(r);
         }
         let claim = format!("remediate:{id}");
@@ -247,7 +256,6 @@ impl Engine {
         }
         let mut r = Remediation::new(id, self.d.clock.now(), self.d.config.timeout);
         r.status = Status::Done;
-        self.running.insert(id.to_string(), r.clone());
         Ok(r)
     }
 
@@ -272,8 +280,16 @@ impl Engine {
             return self.wind_down(r).await;
         }
         match s.before {
-            Status::Observing { .. } => self.carry_on(r).await,
+            Status::Observing { .. } => self.carry_on(r, s.after_rejection).await,
             before => {
+                if before == Status::Escalated {
+                    self.transition(
+                        &id,
+                        IncidentState::Escalated,
+                        "the proposed change was not made",
+                    )
+                    .await;
+                }
                 r.status = before;
                 r.plan = None;
                 self.save(&r).await;
@@ -282,26 +298,26 @@ impl Engine {
         }
     }
 
-    /// The proposed step was executed and verified healthy.
-    pub(super) async fn suggestion_fixed(&mut self, r: Remediation, s: SuggestedStep) {
-        match s.before {
-            Status::Observing { .. } => self.carry_on(r).await,
-            _ => {
-                self.finish(r, "the proposed change is done and verified")
-                    .await
-            }
-        }
+    /// The proposed step was executed and verified healthy: the remediation is done (the
+    /// incident resolves once its signals stay clear), whatever it was doing before.
+    pub(super) async fn suggestion_fixed(&mut self, r: Remediation) {
+        self.finish(r, "the proposed change is done and verified")
+            .await
     }
 }
 
 impl Engine {
-    /// Back to the remediation's own path after a proposed step, unless its time ran out
-    /// meanwhile (the deadline waits while people's step runs).
-    async fn carry_on(&mut self, mut r: Remediation) {
+    /// Back to the remediation's own path after a proposed step that did not fix it: past the
+    /// step people rejected just before when they proposed this one (it was waiting for the
+    /// reason), unless its time ran out meanwhile (the deadline waits while people's step runs).
+    async fn carry_on(&mut self, mut r: Remediation, after_rejection: bool) {
         r.plan = None;
         if self.d.clock.now() >= r.deadline {
             let why = format!("no fix within {:?}", self.d.config.timeout);
             return self.escalate(r, &why).await;
+        }
+        if after_rejection {
+            return Box::pin(self.alternative(r)).await;
         }
         self.next(r).await
     }
@@ -370,6 +386,7 @@ mod tests {
             params: json!({}),
             why: String::new(),
             before: Status::Done,
+            after_rejection: false,
         });
         assert!(
             busy(&another, id)
