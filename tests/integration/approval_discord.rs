@@ -75,11 +75,12 @@ async fn oom_to_postmortem_through_a_runbook_approved_in_discord() {
         "the card is an embed: {:?}",
         card.embeds
     );
-    assert_eq!(
-        fake.thread_parent(card.id),
-        Some(ALERTS),
-        "the card has its thread"
-    );
+    // The thread is opened right after the card is posted.
+    let parent = eventually(WAIT, "the card's thread", || async {
+        fake.thread_parent(card.id)
+    })
+    .await;
+    assert_eq!(parent, ALERTS, "the card has its thread");
     let approval = eventually(WAIT, "the approval request in the thread", || async {
         in_thread(&fake, &card)
             .into_iter()
