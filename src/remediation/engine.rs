@@ -205,10 +205,27 @@ impl Engine {
         let incident = (*e.incident).clone();
         match e.kind {
             IncidentEventKind::Created | IncidentEventKind::Updated => {
-                if self.running.contains_key(&incident.id) {
-                    self.incidents.insert(incident.id.clone(), incident);
-                } else if self.eligible(&incident).await {
-                    self.start(incident).await;
+                if let Some(r) = self.running.get(&incident.id).cloned() {
+                    self.incidents.insert(incident.id.clone(), incident.clone());
+                    if self.automates(&r, &incident) {
+                        self.automate(r, incident).await;
+                    }
+                } else if self.qualifies(&incident) {
+                    // Another process (or an earlier run) may own it.
+                    let stored: Option<Remediation> = self
+                        .d
+                        .store
+                        .get_json(REMEDIATIONS, &incident.id)
+                        .await
+                        .ok()
+                        .flatten();
+                    match stored {
+                        None => self.start(incident).await,
+                        Some(r) if self.automates(&r, &incident) => {
+                            self.automate(r, incident).await
+                        }
+                        Some(_) => {}
+                    }
                 }
             }
             IncidentEventKind::Merged { .. } | IncidentEventKind::Resolved => {
@@ -217,25 +234,14 @@ impl Engine {
         }
     }
 
-    /// Whether an incident gets automatic remediation (and has not had it already).
-    async fn eligible(&self, incident: &Incident) -> bool {
+    /// Whether an incident gets automatic remediation (unless it has had it already).
+    pub(super) fn qualifies(&self, incident: &Incident) -> bool {
         let c = &self.d.config;
         if !c.enabled || !incident.is_open() || incident.severity < c.min_severity {
             return false;
         }
         let namespaces: Vec<&str> = incident.namespaces().into_iter().collect();
-        if !c.covers(&namespaces) {
-            return false;
-        }
-        // Another process (or an earlier run) may own it.
-        let stored: Option<Remediation> = self
-            .d
-            .store
-            .get_json(REMEDIATIONS, &incident.id)
-            .await
-            .ok()
-            .flatten();
-        stored.is_none()
+        c.covers(&namespaces)
     }
 
     /// Whether automation is paused (config, or the runtime switch).

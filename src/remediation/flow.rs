@@ -31,6 +31,11 @@ impl Engine {
         }
         let now = self.d.clock.now();
         let r = Remediation::new(&incident.id, now, self.d.config.timeout);
+        self.begin(r, incident).await;
+    }
+
+    /// Investigates `incident` as the first step of `r`, within its deadline.
+    pub(super) async fn begin(&mut self, r: Remediation, incident: Incident) {
         info!(incident = %incident.id, "remediation started");
         self.schedule(r.deadline, &incident.id, Timer::Deadline);
         self.transition(&incident.id, IncidentState::Analyzing, "investigating")

@@ -157,6 +157,10 @@ pub struct Remediation {
     /// out; when it is over the remediation goes back to where it was.
     #[serde(default)]
     pub suggested: Option<SuggestedStep>,
+    /// Started for a person's proposal on an incident without automatic remediation; if the
+    /// incident comes to qualify (its severity rises), automatic remediation starts from it.
+    #[serde(default)]
+    pub proposals_only: bool,
 }
 
 /// A change proposed from a conversation ("Propose" under a suggested change).
@@ -200,6 +204,7 @@ impl Remediation {
             awaiting_reason: false,
             owner: String::new(),
             suggested: None,
+            proposals_only: false,
             deadline: now + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX),
         }
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
-use tracing::info;
+use tracing::{info, warn};
 
 use super::engine::{AUTOMATION, Engine, Timer};
 use super::messages::note;
@@ -256,6 +256,7 @@ impl Engine {
         }
         let mut r = Remediation::new(id, self.d.clock.now(), self.d.config.timeout);
         r.status = Status::Done;
+        r.proposals_only = true;
         Ok(r)
     }
 
@@ -307,6 +308,34 @@ impl Engine {
 }
 
 impl Engine {
+    /// Whether `r`, so far only people's proposals, now gets automatic remediation: the
+    /// incident qualifies and nothing is under way.
+    pub(super) fn automates(&self, r: &Remediation, incident: &Incident) -> bool {
+        idle_proposals(r) && self.qualifies(incident)
+    }
+
+    /// Starts automatic remediation on a remediation that so far held people's proposals,
+    /// keeping what they did (actions executed count against the budget).
+    pub(super) async fn automate(&mut self, mut r: Remediation, incident: Incident) {
+        let claim = format!("remediate:{}:auto", incident.id);
+        match self.d.store.claim(&claim, self.d.config.timeout * 2).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                warn!(%error, incident = %incident.id, "cannot claim the remediation; will retry with the next update");
+                return;
+            }
+        }
+        let now = self.d.clock.now();
+        r.proposals_only = false;
+        r.status = Status::Investigating;
+        r.path = super::state::Path::Unset;
+        r.started_at = now;
+        r.deadline = now
+            + chrono::Duration::from_std(self.d.config.timeout).unwrap_or(chrono::Duration::MAX);
+        self.begin(r, incident).await;
+    }
+
     /// Back to the remediation's own path after a proposed step that did not fix it: past the
     /// step people rejected just before when they proposed this one (it was waiting for the
     /// reason), unless its time ran out meanwhile (the deadline waits while people's step runs).
@@ -321,6 +350,11 @@ impl Engine {
         }
         self.next(r).await
     }
+}
+
+/// A remediation that so far held only people's proposals, none under way.
+fn idle_proposals(r: &Remediation) -> bool {
+    r.proposals_only && r.status == Status::Done && r.suggested.is_none()
 }
 
 #[cfg(test)]
@@ -393,6 +427,20 @@ mod tests {
                 .unwrap()
                 .contains("Another suggested change")
         );
+    }
+
+    #[test]
+    fn automatic_remediation_takes_over_only_idle_proposals() {
+        let mut r = remediation(Status::Done);
+        assert!(!idle_proposals(&r), "Lookout's own remediation");
+        r.proposals_only = true;
+        assert!(idle_proposals(&r));
+        r.status = Status::Awaiting {
+            approval: "A-1".into(),
+        };
+        assert!(!idle_proposals(&r), "a proposal waits for a decision");
+        r.status = Status::Stopped;
+        assert!(!idle_proposals(&r));
     }
 
     #[tokio::test]
