@@ -22,7 +22,7 @@ use crate::chat::outbound::{Post, Thread};
 use crate::chat::routing::Target;
 use crate::incident::Incident;
 use crate::remediation::{Proposal, Proposals};
-use crate::store::StoreExt;
+use crate::store::{StoreExt, StoreResult};
 
 /// The button's verb; its argument is the suggestion's id.
 pub const PROPOSE: &str = "propose";
@@ -67,9 +67,15 @@ impl ClickHandler for ProposeButton {
                 return ClickReply::Private(format!("I cannot read the incidents right now: {e}"));
             }
         };
+        // A store error here must not let the target match pick another incident.
         let incident = match self.incident_of_thread(&s, &open).await {
-            Some(i) => Some(i),
-            None => suggestions::incident_for(&s, &open),
+            Ok(Some(i)) => Some(i),
+            Ok(None) => suggestions::incident_for(&s, &open),
+            Err(e) => {
+                return ClickReply::Private(format!(
+                    "I cannot tell which incident this belongs to right now: {e}"
+                ));
+            }
         };
         let Some(incident) = incident else {
             return ClickReply::Private(format!(
@@ -111,18 +117,20 @@ impl ProposeButton {
         &self,
         s: &Stored,
         open: &'a [Incident],
-    ) -> Option<&'a Incident> {
-        let thread = s.thread.as_ref()?;
+    ) -> StoreResult<Option<&'a Incident>> {
+        let Some(thread) = s.thread.as_ref() else {
+            return Ok(None);
+        };
         for incident in open {
             if self
                 .card_thread(incident, &s.platform, &s.channel)
-                .await
+                .await?
                 .is_some_and(|(card, opened)| opened == thread.id || card == thread.id)
             {
-                return Some(incident);
+                return Ok(Some(incident));
             }
         }
-        None
+        Ok(None)
     }
 
     /// The incident card's message id and its thread's id in `channel`, when it was posted there.
@@ -131,19 +139,26 @@ impl ProposeButton {
         incident: &Incident,
         platform: &str,
         channel: &str,
-    ) -> Option<(String, String)> {
+    ) -> StoreResult<Option<(String, String)>> {
         let c = &self.commands;
-        let routes: Vec<Target> = c.store.get_json(ROUTES, &incident.id).await.ok()??;
-        let target = routes
+        let Some(routes) = c
+            .store
+            .get_json::<Vec<Target>>(ROUTES, &incident.id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(target) = routes
             .iter()
-            .find(|t| t.platform == platform && t.channel == channel)?;
-        let sent = c
-            .outbound
-            .sent(&card_key(&incident.id, target))
-            .await
-            .ok()??;
+            .find(|t| t.platform == platform && t.channel == channel)
+        else {
+            return Ok(None);
+        };
+        let Some(sent) = c.outbound.sent(&card_key(&incident.id, target)).await? else {
+            return Ok(None);
+        };
         let thread = sent.thread.map(|t| t.id).unwrap_or_default();
-        Some((sent.message.id, thread))
+        Ok(Some((sent.message.id, thread)))
     }
 
     /// Says in the conversation's thread who proposed what, unless that thread is the
@@ -151,7 +166,10 @@ impl ProposeButton {
     async fn tell_the_conversation(&self, s: &Stored, incident: &Incident, click: &Click) {
         let in_incident_thread = match (
             &s.thread,
-            self.card_thread(incident, &s.platform, &s.channel).await,
+            self.card_thread(incident, &s.platform, &s.channel)
+                .await
+                .ok()
+                .flatten(),
         ) {
             (Some(t), Some((card, opened))) => t.id == card || t.id == opened,
             _ => false,
