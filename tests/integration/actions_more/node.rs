@@ -414,12 +414,10 @@ async fn a_drain_is_refused_when_a_pod_could_go_nowhere_else() {
             .await,
     );
     assert_eq!(g, lookout::actions::node::NO_OTHER_NODE);
-    let other = &t.nodes[1];
+    // Any other node's reason will do: the cluster is shared with other tests' nodes.
     assert!(
         r.contains(&format!("{}/pinned-", t.ns.name))
-            && r.contains(&format!(
-                "{other} lacks the label pin={mark} of its nodeSelector"
-            )),
+            && r.contains(&format!("lacks the label pin={mark} of its nodeSelector")),
         "{r}"
     );
     assert_eq!(unschedulable(&t, &victim).await, None, "nothing cordoned");
