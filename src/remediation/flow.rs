@@ -20,18 +20,27 @@ use crate::store::{ApprovalRecord, Decision, StoreExt, Verdict};
 impl Engine {
     pub(super) async fn start(&mut self, incident: Incident) {
         // One process remediates an incident (until leader election, a claim decides).
-        let claim = format!("remediate:{}", incident.id);
-        match self.d.store.claim(&claim, self.d.config.timeout * 2).await {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(error) => {
-                warn!(%error, incident = %incident.id, "cannot claim the remediation; will retry with the next update");
-                return;
-            }
+        if !self
+            .claim_remediation(&format!("remediate:{}", incident.id), &incident.id)
+            .await
+        {
+            return;
         }
         let now = self.d.clock.now();
         let r = Remediation::new(&incident.id, now, self.d.config.timeout);
         self.begin(r, incident).await;
+    }
+
+    /// Whether this process won `claim` to remediate `incident`; a store error loses it until
+    /// the incident's next update.
+    pub(super) async fn claim_remediation(&self, claim: &str, incident: &str) -> bool {
+        match self.d.store.claim(claim, self.d.config.timeout * 2).await {
+            Ok(won) => won,
+            Err(error) => {
+                warn!(%error, incident, "cannot claim the remediation; will retry with the next update");
+                false
+            }
+        }
     }
 
     /// Investigates `incident` as the first step of `r`, within its deadline.
@@ -368,9 +377,8 @@ impl Engine {
         }
         // A retry (the approval could not be numbered) or a restart mid-way: a change people
         // proposed is planned again, not the path's next step.
-        if let Some(s) = r.suggested.clone() {
-            let source = format!("conversation:{}", s.by);
-            return self.plan_step(r, s.action, s.params, s.why, source).await;
+        if r.suggested.is_some() {
+            return self.plan_suggested(r).await;
         }
         match r.path.clone() {
             Path::Runbook { name, steps, next } => match steps.get(next) {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{info, warn};
+use tracing::info;
 
 use super::engine::{AUTOMATION, Engine, Timer};
 use super::messages::note;
@@ -215,13 +215,20 @@ impl Engine {
                     ),
             )
             .await;
-        let source = format!("conversation:{}", p.by);
-        self.plan_step(r, p.action.clone(), p.params, p.why, source)
-            .await;
+        self.plan_suggested(r).await;
         Ok(format!(
             "Proposing {} for {id}: the approval request appears in its thread once the dry-run has run.",
             p.action
         ))
+    }
+
+    /// Plans the change people proposed (`r.suggested`) as the remediation's next step.
+    pub(super) async fn plan_suggested(&mut self, r: Remediation) {
+        let Some(s) = r.suggested.clone() else {
+            return;
+        };
+        let source = format!("conversation:{}", s.by);
+        self.plan_step(r, s.action, s.params, s.why, source).await
     }
 
     /// The incident's remediation: this process's, another's (taken over, as a decision
@@ -317,14 +324,11 @@ impl Engine {
     /// Starts automatic remediation on a remediation that so far held people's proposals,
     /// keeping what they did (actions executed count against the budget).
     pub(super) async fn automate(&mut self, mut r: Remediation, incident: Incident) {
-        let claim = format!("remediate:{}:auto", incident.id);
-        match self.d.store.claim(&claim, self.d.config.timeout * 2).await {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(error) => {
-                warn!(%error, incident = %incident.id, "cannot claim the remediation; will retry with the next update");
-                return;
-            }
+        if !self
+            .claim_remediation(&format!("remediate:{}:auto", incident.id), &incident.id)
+            .await
+        {
+            return;
         }
         let now = self.d.clock.now();
         r.proposals_only = false;

@@ -34,13 +34,18 @@ fn config(fake: &FakeSlack, model: Option<&FakeOpenAi>, namespace: &str) -> Conf
     c.routing = serde_yaml_ng::from_str(&format!("- to: [ \"slack:{ALERTS}\" ]\n")).unwrap();
     c.remediation.enabled = false;
     if let Some(model) = model {
-        c.llm.base_url = model.base_url.clone();
-        c.llm.model = "gpt-fake".into();
-        c.llm.api_key = Secret::new(API_KEY);
-        c.llm.timeout = Duration::from_secs(20);
-        c.llm.max_retries = 1;
+        use_model(&mut c, model);
     }
     c
+}
+
+/// Points the bot's language model at the fake.
+pub fn use_model(c: &mut Config, model: &FakeOpenAi) {
+    c.llm.base_url = model.base_url.clone();
+    c.llm.model = "gpt-fake".into();
+    c.llm.api_key = Secret::new(API_KEY);
+    c.llm.timeout = Duration::from_secs(20);
+    c.llm.max_retries = 1;
 }
 
 /// The bot's message in `thread` whose text has `needle`.

@@ -11,45 +11,68 @@
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use lookout::chat::slack::SlackMode;
-use lookout::config::{Config, Secret};
+use lookout::config::Config;
 use lookout::remediation::{REMEDIATIONS, Remediation};
 use lookout::store::StoreExt;
 use serde_json::json;
 
 use crate::approval_loop::{
-    ALICE, BOB, approval_in, break_it, button, card_of, memory_limit, postmortem_in,
+    ALICE, BOB, approval_in, break_it, button, card_of, loop_config, memory_limit, postmortem_in,
 };
-use crate::chat::slack::config_for;
-use crate::fakes::openai::{API_KEY, FakeOpenAi, Step};
+use crate::conversation::use_model;
+use crate::fakes::openai::{FakeOpenAi, Step};
 use crate::fakes::slack::{ALERTS, FakeSlack, Stored};
 use crate::pipeline::Bot;
-use crate::pipeline::bot_config;
 use crate::sim::SimTest;
-use crate::support::{eventually, unique};
+use crate::support::eventually;
 
 const WAIT: Duration = Duration::from_secs(90);
 /// Holds no role.
 const CAROL: &str = "UCAROL";
 
+/// The approval loop's bot (approvers alice and bob) with the fake model.
 fn config(t: &SimTest, slack: &FakeSlack, model: &FakeOpenAi) -> Config {
     lookout::install_crypto_provider();
-    let mut c = bot_config(&t.ns.name, &unique("propose"));
-    c.platforms.slack = config_for(slack, SlackMode::Socket);
-    c.routing = serde_yaml_ng::from_str(&format!("- to: [ \"slack:{ALERTS}\" ]\n")).unwrap();
-    c.approvals = serde_yaml_ng::from_str(&format!(
-        "expires_after: 10m\nroles:\n  operator: {{ slack: [{ALICE}, {BOB}] }}\n  admin: {{ slack: [{ALICE}] }}\n"
-    ))
-    .unwrap();
+    let mut c = loop_config(t, slack);
     // No automatic remediation for this namespace: the only proposals are people's.
     c.remediation.namespaces = vec!["somewhere-else".into()];
-    c.actions.verify_timeout = Duration::from_secs(60);
-    c.llm.base_url = model.base_url.clone();
-    c.llm.model = "gpt-fake".into();
-    c.llm.api_key = Secret::new(API_KEY);
-    c.llm.timeout = Duration::from_secs(20);
-    c.llm.max_retries = 1;
+    use_model(&mut c, model);
     c
+}
+
+/// The bot on fake Slack with the scripted model, and `name` OOM-looping in the cluster with
+/// its incident's card posted.
+struct Rig {
+    slack: FakeSlack,
+    model: FakeOpenAi,
+    t: SimTest,
+    bot: Bot,
+    ns: String,
+    card: Stored,
+}
+
+impl Rig {
+    async fn start(name: &str) -> Self {
+        let slack = FakeSlack::start().await;
+        let model = FakeOpenAi::start().await;
+        let t = SimTest::start(1).await;
+        let ns = t.ns.name.clone();
+        let bot = Bot::start(config(&t, &slack, &model)).await;
+        slack.wait_connects(1).await;
+        break_it(&t, name).await;
+        let card = eventually(WAIT, "the card", || async {
+            card_of(&slack, &format!("{ns}/{name}"))
+        })
+        .await;
+        Self {
+            slack,
+            model,
+            t,
+            bot,
+            ns,
+            card,
+        }
+    }
 }
 
 /// The ephemeral message for `user` that has `needle`; on timeout, everything they were told.
@@ -86,17 +109,14 @@ fn approvals_in(slack: &FakeSlack, card: &Stored) -> usize {
 
 #[tokio::test]
 async fn a_suggestion_is_proposed_with_its_button_and_runs_only_once_approved() {
-    let slack = FakeSlack::start().await;
-    let model = FakeOpenAi::start().await;
-    let t = SimTest::start(1).await;
-    let ns = t.ns.name.clone();
-    let bot = Bot::start(config(&t, &slack, &model)).await;
-    slack.wait_connects(1).await;
-    break_it(&t, "checkout").await;
-    let card = eventually(WAIT, "the card", || async {
-        card_of(&slack, &format!("{ns}/checkout"))
-    })
-    .await;
+    let Rig {
+        slack,
+        model,
+        t,
+        bot,
+        ns,
+        card,
+    } = Rig::start("checkout").await;
 
     // Asked in the channel (not in the incident's thread): the model suggests two changes.
     model.script([
@@ -239,17 +259,14 @@ async fn remediation_back_to(bot: &Bot, status: &str) {
 
 #[tokio::test]
 async fn in_the_incidents_thread_a_rejected_proposal_leaves_the_way_open_for_the_next() {
-    let slack = FakeSlack::start().await;
-    let model = FakeOpenAi::start().await;
-    let t = SimTest::start(1).await;
-    let ns = t.ns.name.clone();
-    let bot = Bot::start(config(&t, &slack, &model)).await;
-    slack.wait_connects(1).await;
-    break_it(&t, "cart").await;
-    let card = eventually(WAIT, "the card", || async {
-        card_of(&slack, &format!("{ns}/cart"))
-    })
-    .await;
+    let Rig {
+        slack,
+        model,
+        t,
+        bot,
+        ns,
+        card,
+    } = Rig::start("cart").await;
 
     model.script([
         Step::tool_call(
